@@ -1,0 +1,89 @@
+"""The application factory: settings in, a configured Litestar app out; no global state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.response import File
+from litestar.static_files import create_static_files_router
+
+from reelvault.accounts.controllers import AuthController
+from reelvault.auth import build_jwt_auth, cookie_requests_from_own_origin
+from reelvault.db import build_sqlalchemy_config
+from reelvault.errors import exception_handlers
+from reelvault.generations.controllers import GenerationController
+from reelvault.health import HealthController
+from reelvault.media.storage import MediaStore
+from reelvault.settings import Settings
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+CLIENT_ROUTES = ("/login", "/gallery", "/gallery/{generation_id:str}")
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    settings.ensure_directories()
+    store = MediaStore(settings.media_root)
+    store.prepare()
+    db_config = build_sqlalchemy_config(settings)
+    jwt_auth = build_jwt_auth(settings, db_config)
+
+    api = Router(
+        path="/",
+        route_handlers=[AuthController, GenerationController],
+        guards=[cookie_requests_from_own_origin],
+    )
+    return Litestar(
+        route_handlers=[api, HealthController, *_web_handlers()],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        on_app_init=[jwt_auth.on_app_init],
+        dependencies={
+            "media": Provide(lambda: store, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "jwt_auth": Provide(lambda: jwt_auth, sync_to_thread=False),
+        },
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="reelvault",
+            version="1.0.0",
+            description="A self-hosted library for generated videos.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="debug",
+            disable_stack_trace={404, 401, 403, 422},
+        ),
+        debug=settings.debug,
+    )
+
+
+def _web_handlers() -> list[object]:
+    index = WEB_DIR / "index.html"
+
+    @get(list(CLIENT_ROUTES), include_in_schema=False, exclude_from_auth=True, cache_control=None)
+    async def client_route() -> File:
+        # Deep links of the gallery's History-API router load the same page.
+        return File(index, content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
+
+    static = create_static_files_router(
+        path="/",
+        directories=[WEB_DIR],
+        html_mode=True,
+        include_in_schema=False,
+        opt={"exclude_from_auth": True},
+    )
+    return [client_route, static]
+
+
+logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -1,0 +1,116 @@
+"""Domain errors, and the one place that turns them (and every other failure) into HTTP."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+
+logger = logging.getLogger("reelvault.errors")
+
+
+class DomainError(Exception):
+    status_code: int = HTTP_500_INTERNAL_SERVER_ERROR
+    detail: str = "Internal server error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail:
+            self.detail = detail
+
+
+class NotFound(DomainError):
+    status_code = 404
+    detail = "Not found"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    detail = "Forbidden"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    detail = "Conflict"
+
+
+class NotAuthenticated(DomainError):
+    status_code = 401
+    detail = "Not authenticated"
+
+
+class BadRequest(DomainError):
+    status_code = 400
+    detail = "Bad request"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    detail = "The file is larger than the maximum upload size"
+
+
+class UnsupportedMedia(DomainError):
+    status_code = 415
+    detail = "The file is not a playable video"
+
+
+class StorageFailure(DomainError):
+    status_code = 500
+    detail = "The video could not be deleted; nothing was changed"
+
+
+def _error_response(
+    request: Request[Any, Any, Any], status_code: int, detail: str, extra: Any = None
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"status_code": status_code, "detail": detail}
+    if extra:
+        body["extra"] = extra
+    if status_code >= 500:
+        logger.error("%s %s -> %s: %s", request.method, request.url.path, status_code, detail)
+    else:
+        logger.info("%s %s -> %s: %s", request.method, request.url.path, status_code, detail)
+    return Response(body, status_code=status_code, media_type=MediaType.JSON)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    return _error_response(request, exc.status_code, exc.detail)
+
+
+def validation_error_handler(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
+    # The contract asks 422 for every invalid value; Litestar's default is 400.
+    return _error_response(request, HTTP_422_UNPROCESSABLE_ENTITY, "Validation failed", exc.extra)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return _error_response(request, exc.status_code, exc.detail, exc.extra)
+
+
+def repository_error_handler(
+    request: Request[Any, Any, Any], exc: RepositoryError
+) -> Response[Any]:
+    if isinstance(exc, NotFoundError):
+        return _error_response(request, 404, "Not found")
+    if isinstance(exc, DuplicateKeyError):
+        return _error_response(request, 409, "Conflict")
+    logger.exception("repository failure on %s %s", request.method, request.url.path)
+    return _error_response(request, 500, "Internal server error")
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "Internal server error")
+
+
+exception_handlers: dict[type[Exception] | int, Any] = {
+    DomainError: domain_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    RepositoryError: repository_error_handler,
+    Exception: unexpected_error_handler,
+}

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from uuid import UUID
+
+from advanced_alchemy.base import UUIDAuditBase
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class GenerationStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Generation(UUIDAuditBase):
+    __tablename__ = "generation"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'completed', 'failed')",
+            name="status_known",
+        ),
+        CheckConstraint(
+            "progress IS NULL OR (progress >= 0 AND progress <= 100)", name="progress_pct"
+        ),
+        # The listing filters by owner (and status) and orders by (created_at, id).
+        Index("ix_generation_user_created", "user_id", "created_at", "id"),
+        Index("ix_generation_user_status_created", "user_id", "status", "created_at", "id"),
+        # Substring search (`ILIKE '%term%'`) can only use a trigram index.
+        Index(
+            "ix_generation_prompt_trgm",
+            "prompt",
+            postgresql_using="gin",
+            postgresql_ops={"prompt": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.PENDING)
+    # Paths relative to the media directory; never sent to clients.
+    video_path: Mapped[str | None] = mapped_column(String(512), default=None)
+    thumbnail_path: Mapped[str | None] = mapped_column(String(512), default=None)
+    duration: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float | None] = mapped_column(Float, default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    progress: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)

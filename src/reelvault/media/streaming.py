@@ -1,0 +1,252 @@
+"""Turn a range `Plan` into bytes and a Litestar response: the I/O edge of `ranges.py`.
+
+Files are read with aiofiles in bounded chunks, so memory does not grow with the file's size.
+Every body iterator closes its file when it is exhausted, closed (`aclose()`), cancelled, or
+garbage-collected; `build_response` also closes it as a background task, so a client that goes
+away mid-stream releases the file as soon as Litestar notices the disconnect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from http import HTTPStatus
+from typing import Any
+
+import aiofiles
+from aiofiles.threadpool.binary import AsyncBufferedReader
+from litestar.background_tasks import BackgroundTask
+from litestar.response import Response, Stream
+
+from reelvault.media.ranges import ByteRange, Plan, http_date
+
+__all__ = (
+    "DEFAULT_CHUNK_SIZE",
+    "build_response",
+    "error_body",
+    "iter_file_range",
+    "iter_multipart",
+    "multipart_length",
+    "new_boundary",
+    "response_headers",
+)
+
+DEFAULT_CHUNK_SIZE = 256 * 1024
+_CRLF = b"\r\n"
+_BODILESS = frozenset({HTTPStatus.NOT_MODIFIED})
+_ERRORS = frozenset({HTTPStatus.PRECONDITION_FAILED, HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE})
+
+StrPath = str | os.PathLike[str]
+
+
+async def _read_span(
+    handle: AsyncBufferedReader, start: int, end: int, chunk_size: int
+) -> AsyncGenerator[bytes, None]:
+    await handle.seek(start)
+    remaining = end - start + 1
+    while remaining > 0:
+        chunk = await handle.read(min(chunk_size, remaining))
+        if not chunk:
+            # The file shrank under us: failing loudly beats sending less than Content-Length.
+            raise EOFError(f"file ended {remaining} bytes before byte {end}")
+        remaining -= len(chunk)
+        yield chunk
+
+
+async def iter_file_range(
+    path: StrPath, start: int, end: int, chunk_size: int = DEFAULT_CHUNK_SIZE
+) -> AsyncGenerator[bytes, None]:
+    """Yield exactly the bytes `start..end` (inclusive), at most `chunk_size` at a time."""
+    if not 0 <= start <= end or chunk_size < 1:
+        raise ValueError(f"invalid span {start}-{end} or chunk size {chunk_size}")
+    async with (
+        aiofiles.open(path, "rb") as handle,
+        aclosing(_read_span(handle, start, end, chunk_size)) as chunks,
+    ):
+        async for chunk in chunks:
+            yield chunk
+
+
+def new_boundary() -> str:
+    """A random multipart boundary; its length is fixed, so HEAD and GET lengths agree."""
+    return secrets.token_hex(16)
+
+
+def _part_head(byte_range: ByteRange, *, size: int, content_type: str, boundary: str) -> bytes:
+    return (
+        f"--{boundary}\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Range: {byte_range.content_range(size)}\r\n"
+        "\r\n"
+    ).encode("latin-1")
+
+
+def _closing_delimiter(boundary: str) -> bytes:
+    return f"--{boundary}--\r\n".encode("latin-1")
+
+
+def multipart_length(
+    ranges: Sequence[ByteRange], *, size: int, content_type: str, boundary: str
+) -> int:
+    """The exact length of the `multipart/byteranges` body that `iter_multipart` yields."""
+    parts = sum(
+        len(_part_head(byte_range, size=size, content_type=content_type, boundary=boundary))
+        + byte_range.length
+        + len(_CRLF)
+        for byte_range in ranges
+    )
+    return parts + len(_closing_delimiter(boundary))
+
+
+async def iter_multipart(
+    path: StrPath,
+    ranges: Sequence[ByteRange],
+    *,
+    size: int,
+    content_type: str,
+    boundary: str,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> AsyncGenerator[bytes, None]:
+    """Yield a `multipart/byteranges` body (RFC 9110 section 14.6), reading one open file."""
+    async with aiofiles.open(path, "rb") as handle:
+        for byte_range in ranges:
+            yield _part_head(byte_range, size=size, content_type=content_type, boundary=boundary)
+            async with aclosing(
+                _read_span(handle, byte_range.start, byte_range.end, chunk_size)
+            ) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            yield _CRLF
+        yield _closing_delimiter(boundary)
+
+
+def error_body(status: HTTPStatus) -> bytes:
+    """Litestar's error shape, so 412 and 416 read like every other error of the API."""
+    return json.dumps(
+        {"status_code": int(status), "detail": status.phrase}, separators=(",", ":")
+    ).encode()
+
+
+def response_headers(
+    plan: Plan,
+    *,
+    size: int,
+    etag: str,
+    last_modified: int,
+    content_type: str,
+    content_disposition: str | None,
+    cache_control: str | None,
+    boundary: str | None = None,
+) -> dict[str, str]:
+    """The headers of each outcome; a HEAD sends exactly these too.
+
+    206 and 304 repeat the 200's validators and Cache-Control (RFC 9110 sections 15.3.7 and
+    15.4.5). A multipart 206 needs the `boundary` its body will use.
+    """
+    validators = {"ETag": etag, "Last-Modified": http_date(last_modified)}
+    if cache_control is not None:
+        validators["Cache-Control"] = cache_control
+    if plan.status == HTTPStatus.NOT_MODIFIED:
+        return validators
+    if plan.status in _ERRORS:
+        headers = {
+            "Content-Type": "application/json",
+            "Content-Length": str(len(error_body(plan.status))),
+            **validators,
+        }
+        if plan.status == HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE:
+            headers["Accept-Ranges"] = "bytes"
+            headers["Content-Range"] = f"bytes */{size}"
+        return headers
+
+    headers = {"Content-Type": content_type, "Content-Length": str(size)}
+    if plan.is_multipart:
+        if boundary is None:
+            raise ValueError("a multipart plan needs a boundary")
+        headers["Content-Type"] = f"multipart/byteranges; boundary={boundary}"
+        headers["Content-Length"] = str(
+            multipart_length(plan.ranges, size=size, content_type=content_type, boundary=boundary)
+        )
+    elif plan.ranges:
+        (only,) = plan.ranges
+        headers["Content-Length"] = str(only.length)
+        headers["Content-Range"] = only.content_range(size)
+    headers["Accept-Ranges"] = "bytes"
+    headers.update(validators)
+    if content_disposition is not None:
+        headers["Content-Disposition"] = content_disposition
+    return headers
+
+
+def _body(
+    plan: Plan,
+    path: StrPath,
+    *,
+    size: int,
+    content_type: str,
+    boundary: str | None,
+    chunk_size: int,
+) -> AsyncGenerator[bytes, None] | None:
+    if plan.is_multipart:
+        assert boundary is not None
+        return iter_multipart(
+            path,
+            plan.ranges,
+            size=size,
+            content_type=content_type,
+            boundary=boundary,
+            chunk_size=chunk_size,
+        )
+    if plan.ranges:
+        (span,) = plan.ranges
+    elif size:
+        span = ByteRange(0, size - 1)
+    else:
+        return None  # an empty file: nothing to open
+    return iter_file_range(path, span.start, span.end, chunk_size)
+
+
+def build_response(
+    plan: Plan,
+    path: StrPath,
+    *,
+    size: int,
+    etag: str,
+    last_modified: int,
+    content_type: str,
+    content_disposition: str | None,
+    cache_control: str | None,
+    is_head: bool,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Response[Any]:
+    """A Litestar response for the plan: a Stream with an explicit Content-Length for bodies.
+
+    HEAD gets the GET's headers (Content-Length included) and an empty body. Litestar does not
+    mark route-handler responses as HEAD, so the empty body is ours to give; it keeps explicit
+    headers, and uvicorn (h11 and httptools alike) forwards a HEAD's Content-Length as is.
+    """
+    boundary = new_boundary() if plan.is_multipart else None
+    headers = response_headers(
+        plan,
+        size=size,
+        etag=etag,
+        last_modified=last_modified,
+        content_type=content_type,
+        content_disposition=content_disposition,
+        cache_control=cache_control,
+        boundary=boundary,
+    )
+    status = int(plan.status)
+    if is_head or plan.status in _BODILESS:
+        return Response(content=b"", status_code=status, headers=headers)
+    if plan.status in _ERRORS:
+        return Response(content=error_body(plan.status), status_code=status, headers=headers)
+    body = _body(
+        plan, path, size=size, content_type=content_type, boundary=boundary, chunk_size=chunk_size
+    )
+    if body is None:
+        return Response(content=b"", status_code=status, headers=headers)
+    return Stream(body, status_code=status, headers=headers, background=BackgroundTask(body.aclose))

@@ -1,0 +1,6 @@
+"""Every model, imported in one place so Alembic and the app see the whole metadata."""
+
+from reelvault.accounts.models import User
+from reelvault.generations.models import Generation, GenerationStatus
+
+__all__ = ("Generation", "GenerationStatus", "User")

@@ -1,0 +1,152 @@
+"""Configuration from `REELVAULT_*` environment variables, validated once at start-up."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+ENV_PREFIX = "REELVAULT_"
+DeliveryMode = Literal["direct", "accel"]
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable and the rule."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    media_dir: Path | None = None  # default: <data_dir>/media
+    secret_key: str = ""
+    token_lifetime_seconds: int = 8 * 3600
+    max_upload_bytes: int = 2 * 1024**3
+    behind_https: bool = False
+    media_delivery: DeliveryMode = "direct"
+    accel_prefix: str = "/_protected_media/"
+    log_level: str = "INFO"
+    log_json: bool = False
+    debug: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get(f"{ENV_PREFIX}DATA_DIR", "data"))
+        settings = cls(
+            data_dir=data_dir,
+            database_url=env.get(f"{ENV_PREFIX}DATABASE_URL", ""),
+            media_dir=Path(env[f"{ENV_PREFIX}MEDIA_DIR"])
+            if env.get(f"{ENV_PREFIX}MEDIA_DIR")
+            else None,
+            secret_key=env.get(f"{ENV_PREFIX}SECRET_KEY", ""),
+            token_lifetime_seconds=_int(env, "TOKEN_LIFETIME_SECONDS", 8 * 3600, minimum=60),
+            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024),
+            behind_https=_bool(env, "BEHIND_HTTPS", default=False),
+            media_delivery=_choice(env, "MEDIA_DELIVERY", ("direct", "accel"), "direct"),  # type: ignore[arg-type]
+            accel_prefix=env.get(f"{ENV_PREFIX}ACCEL_PREFIX", "/_protected_media/"),
+            log_level=_choice(
+                env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
+            ),
+            log_json=_bool(env, "LOG_JSON", default=False),
+            debug=_bool(env, "DEBUG", default=False),
+        )
+        return settings.resolved()
+
+    def resolved(self) -> Settings:
+        """Fill in what derives from the data directory and check the combination."""
+        data_dir = Path(self.data_dir).resolve()
+        media_dir = Path(self.media_dir).resolve() if self.media_dir else data_dir / "media"
+        database_url = self.database_url or f"sqlite+aiosqlite:///{data_dir / 'reelvault.db'}"
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                f"{ENV_PREFIX}DATABASE_URL must start with sqlite+aiosqlite:// or "
+                "postgresql+asyncpg:// (the service is fully async)"
+            )
+        if not (self.accel_prefix.startswith("/") and self.accel_prefix.endswith("/")):
+            raise SettingsError(f"{ENV_PREFIX}ACCEL_PREFIX must start and end with '/'")
+        if self.secret_key and len(self.secret_key) < 32:
+            raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters long")
+        return replace(
+            self,
+            database_url=database_url,
+            data_dir=data_dir,
+            media_dir=media_dir,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def media_root(self) -> Path:
+        assert self.media_dir is not None, "Settings.resolved() fills media_dir in"
+        return self.media_dir
+
+    def ensure_directories(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.media_root.mkdir(parents=True, exist_ok=True)
+
+    def signing_key(self) -> str:
+        """The configured secret, or one created on first start and kept in the data directory.
+
+        Several workers may start at once: the key file is created exclusively, so they all
+        end up reading the same key.
+        """
+        if self.secret_key:
+            return self.secret_key
+        key_file = self.data_dir / "secret_key"
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            draft = key_file.with_name(f".secret_key.{os.getpid()}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            # link() publishes the whole key at once and fails if a sibling won the race.
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, key_file)
+            draft.unlink()
+        key = key_file.read_text().strip()
+        if len(key) < 32:
+            raise SettingsError(f"{key_file} holds no usable key; delete it to make a new one")
+        return key
+
+
+def _int(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _choice(
+    env: dict[str, str], name: str, choices: tuple[str, ...], default: str, *, upper: bool = False
+) -> str:
+    raw = env.get(ENV_PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().upper() if upper else raw.strip().lower()
+    if value not in choices:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value

@@ -57,6 +57,13 @@ def generation_row(owner_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
         "duration": 8,
         "cost": 0.42,
         "progress": 10,
+        "error": None,
+        "video_path": None,
+        "thumbnail_path": None,
+        "width": None,
+        "height": None,
+        "file_size": None,
+        "completed_at": None,
         "created_at": now,
         "updated_at": now,
     }

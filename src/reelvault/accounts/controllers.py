@@ -5,7 +5,7 @@ from typing import Any
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import SkipValidation
+from litestar.params import JSONBody, SkipValidation
 from litestar.security.jwt import JWTCookieAuth
 
 from reelvault.accounts.models import User
@@ -24,13 +24,15 @@ class AuthController(Controller):
     dependencies = {"users": Provide(create_service_provider(UserService))}
 
     @post("/register", status_code=201, summary="Create an account")
-    async def register(self, data: Credentials, users: NamedDependency[UserService]) -> Account:
+    async def register(
+        self, data: JSONBody[Credentials], users: NamedDependency[UserService]
+    ) -> Account:
         return to_account(await users.register(data.email, data.password))
 
     @post("/login", status_code=200, summary="Sign in; the token comes back and as a cookie")
     async def login(
         self,
-        data: LoginCredentials,
+        data: JSONBody[LoginCredentials],
         users: NamedDependency[UserService],
         jwt_auth: NamedDependency[SkipValidation[JWTCookieAuth[User]]],
     ) -> Response[AccessToken]:

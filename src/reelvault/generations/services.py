@@ -58,7 +58,10 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         self, owner_id: UUID, query: ListingQuery, store: MediaStore
     ) -> GenerationPage:
         started = time.perf_counter()
-        rows, total = await self.list_and_count(*query.filters(), user_id=owner_id)
+        # A separate COUNT: the window-function count reports 0 for a page past the end.
+        rows, total = await self.get_many_and_count(
+            *query.filters(), user_id=owner_id, count_with_window_function=False
+        )
         items = await self.to_items(rows, store)
         elapsed_ms = (time.perf_counter() - started) * 1000
         logger.info(

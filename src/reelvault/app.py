@@ -17,10 +17,14 @@ from litestar.static_files import create_static_files_router
 
 from reelvault.accounts.controllers import AuthController
 from reelvault.auth import build_jwt_auth, cookie_requests_from_own_origin
+from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
 from reelvault.errors import exception_handlers
 from reelvault.generations.controllers import GenerationController
+from reelvault.generations.recovery import recover_interrupted_operations
 from reelvault.health import HealthController
+from reelvault.media.controllers import MediaController
+from reelvault.media.delivery import MediaDelivery
 from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
 
@@ -33,22 +37,30 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.ensure_directories()
     store = MediaStore(settings.media_root)
     store.prepare()
+    delivery = MediaDelivery(store, settings.media_delivery, settings.accel_prefix)
     db_config = build_sqlalchemy_config(settings)
     jwt_auth = build_jwt_auth(settings, db_config)
 
     api = Router(
         path="/",
-        route_handlers=[AuthController, GenerationController],
+        route_handlers=[AuthController, GenerationController, MediaController],
         guards=[cookie_requests_from_own_origin],
     )
+
+    async def recover_on_startup() -> None:
+        async with db_config.get_session() as session:
+            await recover_interrupted_operations(session, store)
+
     return Litestar(
         route_handlers=[api, HealthController, *_web_handlers()],
-        plugins=[SQLAlchemyPlugin(config=db_config)],
+        on_startup=[recover_on_startup],
+        plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
         on_app_init=[jwt_auth.on_app_init],
         dependencies={
             "media": Provide(lambda: store, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, sync_to_thread=False),
+            "delivery": Provide(lambda: delivery, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
@@ -58,7 +70,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Media bodies are already compressed, and a gzipped 206 would break byte ranges.
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=1024, exclude=["^/api/video/", "^/api/thumbnail/"]
+        ),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="debug",

@@ -52,6 +52,8 @@ def build_jwt_auth(settings: Settings, db_config: SQLAlchemyAsyncConfig) -> JWTC
         default_token_expiration=timedelta(seconds=settings.token_lifetime_seconds),
         require_claims=["exp", "iat", "sub"],
         exclude=list(PUBLIC_PATHS),
+        # Litestar skips HEAD by default; our media HEAD answers must be authorised like GET.
+        exclude_http_methods=["OPTIONS"],
     )
 
 

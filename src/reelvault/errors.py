@@ -48,6 +48,11 @@ class BadRequest(DomainError):
     detail = "Bad request"
 
 
+class InvalidValue(DomainError):
+    status_code = 422
+    detail = "Validation failed"
+
+
 class PayloadTooLarge(DomainError):
     status_code = 413
     detail = "The file is larger than the maximum upload size"

@@ -3,16 +3,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from litestar import Controller, Request, get
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
 from reelvault.accounts.models import User
 from reelvault.generations.models import GenerationStatus
-from reelvault.generations.schemas import GenerationItem, GenerationPage, SortOrder
+from reelvault.generations.openapi import ImportOperation
+from reelvault.generations.schemas import (
+    DeletedGeneration,
+    GenerationItem,
+    GenerationPage,
+    SortOrder,
+)
 from reelvault.generations.services import GenerationService, ListingQuery
 from reelvault.media.storage import MediaStore
 from reelvault.paths import parse_id
+from reelvault.settings import Settings
 
 
 class GenerationController(Controller):
@@ -52,3 +60,47 @@ class GenerationController(Controller):
         generation_id: FromPath[str],
     ) -> GenerationItem:
         return await generations.item_for_owner(parse_id(generation_id), request.user.id, media)
+
+    @post(
+        "/",
+        status_code=201,
+        summary="Import a video file as a completed generation",
+        operation_class=ImportOperation,
+        # The body is streamed to disk by the service, which enforces the upload limit itself.
+        request_max_body_size=None,
+        responses={
+            413: ResponseSpec(None, description="The file is over the maximum upload size"),
+            415: ResponseSpec(None, description="The file is not a playable video"),
+        },
+    )
+    async def import_generation(
+        self,
+        request: Request[User, Any, Any],
+        generations: NamedDependency[GenerationService],
+        media: NamedDependency[SkipValidation[MediaStore]],
+        settings: NamedDependency[SkipValidation[Settings]],
+    ) -> GenerationItem:
+        return await generations.import_upload(
+            request.user.id,
+            request.stream(),
+            request.headers.get("content-type"),
+            media,
+            settings.max_upload_bytes,
+        )
+
+    @delete(
+        "/{generation_id:str}",
+        status_code=200,
+        summary="Delete a generation: its video, thumbnail and record, all or nothing",
+        responses={403: ResponseSpec(None, description="The video belongs to someone else")},
+    )
+    async def delete_generation(
+        self,
+        request: Request[User, Any, Any],
+        generations: NamedDependency[GenerationService],
+        media: NamedDependency[SkipValidation[MediaStore]],
+        generation_id: FromPath[str],
+    ) -> DeletedGeneration:
+        parsed = parse_id(generation_id)
+        await generations.delete_for_owner(parsed, request.user.id, media)
+        return DeletedGeneration(generation_id=parsed)

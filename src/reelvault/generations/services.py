@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from uuid import UUID
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
 
 from advanced_alchemy.filters import (
     CollectionFilter,
@@ -16,10 +21,17 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import to_thread
 
-from reelvault.errors import Forbidden, NotFound
+from reelvault.errors import Forbidden, InvalidValue, NotFound, StorageFailure, UnsupportedMedia
+from reelvault.generations import files
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.schemas import GenerationItem, GenerationPage, SortOrder, to_item
+from reelvault.media import journal
+from reelvault.media.errors import NotAVideoError
+from reelvault.media.ingest import prepare_video
 from reelvault.media.storage import MediaStore
+from reelvault.media.upload import multipart_boundary, receive_upload
+
+PROMPT_MAX = 2000
 
 logger = logging.getLogger("reelvault.generations")
 
@@ -107,6 +119,129 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             raise NotFound("Video not found")
         return generation
 
+    async def import_upload(
+        self,
+        owner_id: UUID,
+        body: AsyncIterator[bytes],
+        content_type: str | None,
+        store: MediaStore,
+        max_upload_bytes: int,
+    ) -> GenerationItem:
+        """Stream an upload to disk, check it is a playable video, store it as a completed
+        generation. On any failure nothing remains: no row, no file, no temporary file."""
+        boundary = multipart_boundary(content_type)
+        with journal.operation(store.incoming_dir(), "import") as op:
+            received = await receive_upload(
+                body,
+                boundary,
+                op.folder / "upload",
+                file_field="file",
+                max_file_bytes=max_upload_bytes,
+            )
+            prompt = validate_prompt(received.fields.get("prompt"))
+            if received.file_path is None:
+                raise InvalidValue("Attach the video as the form field 'file'")
+            generation = await self._store_video(owner_id, prompt, op, received.file_path, store)
+        return to_item(generation, file_available=True)
+
+    async def import_file(
+        self, owner_id: UUID, prompt: str, source: Path, store: MediaStore, **fields: Any
+    ) -> Generation:
+        """Import a file already on this machine (the demo account, the CLI)."""
+        with journal.operation(store.incoming_dir(), "import") as op:
+            upload = op.folder / "upload"
+            await to_thread.run_sync(shutil.copyfile, source, upload)
+            return await self._store_video(
+                owner_id, validate_prompt(prompt), op, upload, store, **fields
+            )
+
+    async def _store_video(
+        self,
+        owner_id: UUID,
+        prompt: str,
+        op: journal.Operation,
+        upload: Path,
+        store: MediaStore,
+        **fields: Any,
+    ) -> Generation:
+        try:
+            prepared = await to_thread.run_sync(prepare_video, upload, op.folder)
+        except NotAVideoError as exc:
+            raise UnsupportedMedia(exc.message) from exc
+        generation_id = uuid4()
+        placed = await to_thread.run_sync(files.place_imported, store, op, generation_id, prepared)
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "id": generation_id,
+            "user_id": owner_id,
+            "prompt": prompt,
+            "status": GenerationStatus.COMPLETED,
+            "video_path": placed["video"],
+            "thumbnail_path": placed["thumbnail"],
+            "duration": round(prepared.info.duration_seconds),
+            "width": prepared.info.width,
+            "height": prepared.info.height,
+            "file_size": prepared.size,
+            "progress": None,
+            "completed_at": now,
+            **fields,
+        }
+        try:
+            generation = await self.create(Generation(**values), auto_commit=True)
+        except BaseException:
+            await self.repository.session.rollback()
+            await to_thread.run_sync(files.remove_placed, store, placed)
+            raise
+        logger.info(
+            "import user_id=%s generation_id=%s bytes=%s size=%sx%s duration=%.1fs codec=%s",
+            owner_id,
+            generation_id,
+            prepared.size,
+            prepared.info.width,
+            prepared.info.height,
+            prepared.info.duration_seconds,
+            prepared.info.video_codec,
+        )
+        return generation
+
+    async def delete_for_owner(
+        self, generation_id: UUID, owner_id: UUID, store: MediaStore
+    ) -> None:
+        """All or nothing: files go to the trash, the row is deleted and committed, then the
+        trash is emptied. A failure before the commit puts every file back."""
+        generation = await self.get_for_owner(generation_id, owner_id, foreign_is_forbidden=True)
+        wanted = {"video": generation.video_path, "thumbnail": generation.thumbnail_path}
+        with journal.operation(store.trash_dir(), f"delete-{generation_id}") as op:
+            try:
+                moved, report = await to_thread.run_sync(
+                    files.move_to_trash, store, op, generation_id, wanted
+                )
+            except StorageFailure:
+                logger.error(
+                    "delete generation_id=%s user_id=%s outcome=failed step=move-files",
+                    generation_id,
+                    owner_id,
+                )
+                raise
+            try:
+                await self.delete(generation_id, auto_commit=True)
+            except BaseException:
+                await self.repository.session.rollback()
+                await to_thread.run_sync(files.restore_from_trash, store, op, moved)
+                logger.exception(
+                    "delete generation_id=%s user_id=%s outcome=failed step=commit files=restored",
+                    generation_id,
+                    owner_id,
+                )
+                raise StorageFailure() from None
+            report += await to_thread.run_sync(files.purge_trash, op, moved)
+        logger.info(
+            "delete generation_id=%s user_id=%s outcome=deleted files=%s",
+            generation_id,
+            owner_id,
+            ",".join(report) or "none",
+        )
+
     @staticmethod
     async def to_items(rows: list[Generation], store: MediaStore) -> list[GenerationItem]:
         def availability() -> list[bool]:
@@ -117,3 +252,12 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
 
         available = await to_thread.run_sync(availability)
         return [to_item(row, file_available=ok) for row, ok in zip(rows, available, strict=True)]
+
+
+def validate_prompt(raw: str | None) -> str:
+    prompt = (raw or "").strip()
+    if not prompt:
+        raise InvalidValue("The prompt is required")
+    if len(prompt) > PROMPT_MAX:
+        raise InvalidValue(f"The prompt must be at most {PROMPT_MAX} characters long")
+    return prompt

@@ -1,0 +1,115 @@
+"""Answer a media request for a file the caller is allowed to read: our own range engine in
+direct mode, or an `X-Accel-Redirect` that lets Nginx send the bytes in accel mode."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from anyio import to_thread
+from litestar import Response
+
+from reelvault.errors import NotFound
+from reelvault.media.ranges import RequestHeaders, make_etag, plan_response
+from reelvault.media.storage import MediaStore, OutsideMediaDirectory
+from reelvault.media.streaming import build_response
+
+logger = logging.getLogger("reelvault.media")
+
+VIDEO_TYPE = "video/mp4"
+THUMBNAIL_TYPE = "image/jpeg"
+THUMBNAIL_CACHE = "private, max-age=86400"
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    generation_id: UUID
+    owner_id: UUID
+    relpath: str
+    content_type: str
+    content_disposition: str
+    cache_control: str
+    not_found: str
+
+
+def video_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
+    return MediaFile(
+        generation_id, owner_id, relpath, VIDEO_TYPE,
+        f'attachment; filename="ad_{generation_id}.mp4"', "private", "Video not found",
+    )
+
+
+def thumbnail_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
+    return MediaFile(
+        generation_id, owner_id, relpath, THUMBNAIL_TYPE,
+        f'inline; filename="thumbnail_{generation_id}.jpg"', THUMBNAIL_CACHE,
+        "Thumbnail not found",
+    )
+
+
+@dataclass(frozen=True)
+class MediaDelivery:
+    store: MediaStore
+    mode: str = "direct"
+    accel_prefix: str = "/_protected_media/"
+
+    async def respond(
+        self, media: MediaFile, method: str, headers: Mapping[str, str], *, accel: bool = True
+    ) -> Response[Any]:
+        path, stat = await to_thread.run_sync(self._locate, media)
+        if accel and self.mode == "accel":
+            return self._accel_response(media)
+        size = stat.st_size
+        etag = make_etag(size, stat.st_mtime_ns)
+        last_modified = int(stat.st_mtime)
+        plan = plan_response(method, size, etag, last_modified, RequestHeaders.from_mapping(headers))
+        planned = sum(r.end - r.start + 1 for r in plan.ranges) if plan.ranges else (
+            size if plan.status == 200 else 0
+        )
+        logger.info(
+            "media generation_id=%s user_id=%s kind=%s status=%s bytes=%s method=%s",
+            media.generation_id, media.owner_id, media.content_type, int(plan.status),
+            0 if method == "HEAD" else planned, method,
+        )
+        return build_response(
+            plan, path, size=size, etag=etag, last_modified=last_modified,
+            content_type=media.content_type, content_disposition=media.content_disposition,
+            cache_control=media.cache_control, is_head=method == "HEAD",
+        )
+
+    def _locate(self, media: MediaFile) -> tuple[Path, os.stat_result]:
+        try:
+            path = self.store.resolve(media.relpath)
+            return path, path.stat()
+        except OutsideMediaDirectory:
+            logger.error(
+                "media generation_id=%s refused: stored path leaves the media directory: %r",
+                media.generation_id, media.relpath,
+            )
+        except FileNotFoundError:
+            logger.error(
+                "media generation_id=%s file missing on disk: %s",
+                media.generation_id, self.store.root / media.relpath,
+            )
+        raise NotFound(media.not_found)
+
+    def _accel_response(self, media: MediaFile) -> Response[Any]:
+        logger.info(
+            "media generation_id=%s user_id=%s kind=%s status=accel",
+            media.generation_id, media.owner_id, media.content_type,
+        )
+        return Response(
+            content=b"",
+            headers={
+                "X-Accel-Redirect": self.accel_prefix + quote(media.relpath, safe="/"),
+                "Content-Type": media.content_type,
+                "Content-Disposition": media.content_disposition,
+                "Cache-Control": media.cache_control,
+            },
+        )

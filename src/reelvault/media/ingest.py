@@ -1,0 +1,46 @@
+"""Turn an uploaded file into a stored video: probe, faststart where needed, thumbnail.
+
+Runs in a worker thread; everything it writes stays in the operation's own folder until the
+caller moves it into place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelvault.media.errors import MediaError, NotAVideoError
+from reelvault.media.faststart import remux_faststart
+from reelvault.media.probe import VideoInfo, probe
+from reelvault.media.thumbnails import write_thumbnail
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    video: Path
+    thumbnail: Path
+    info: VideoInfo
+    size: int
+
+
+def prepare_video(upload: Path, workdir: Path) -> PreparedVideo:
+    info = probe(upload)
+    video = upload
+    if not (info.is_mp4 and info.moov_at_front):
+        # moov at the end makes players wait for the whole file; other containers are
+        # rewritten as MP4 so every stored video can be served as video/mp4. No re-encoding.
+        video = workdir / "faststart.mp4"
+        try:
+            remux_faststart(upload, video)
+        except NotAVideoError:
+            raise
+        except MediaError as exc:
+            raise NotAVideoError(
+                "This video's streams cannot be stored as MP4 without re-encoding.",
+                reason="not_mp4_compatible",
+            ) from exc
+        upload.unlink()
+        info = probe(video)
+    thumbnail = workdir / "thumbnail.jpg"
+    write_thumbnail(video, thumbnail)
+    return PreparedVideo(video, thumbnail, info, video.stat().st_size)

@@ -1,0 +1,105 @@
+"""Crash-safe file operations: each import or deletion works in its own folder that holds a lock
+and a manifest, so that start-up recovery can finish or undo what a crash interrupted.
+
+The lock is an `flock` on a file inside the folder: it is released by the kernel when the
+process dies, so a folder whose lock can be taken belongs to no running operation, even with
+several workers sharing one media directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reelvault.media.storage import fsync_directory
+
+LOCK = "lock"
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Operation:
+    folder: Path
+    _lock_fd: int
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Record, durably, what the operation is about to do before it does it."""
+        draft = self.folder / f"{MANIFEST}.draft"
+        with draft.open("w") as handle:
+            json.dump(manifest, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        draft.replace(self.folder / MANIFEST)
+        fsync_directory(self.folder)
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        return read_manifest(self.folder)
+
+    def finish(self) -> None:
+        """Remove the folder (and with it the record of the operation)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+        fsync_directory(self.folder.parent)
+        self.release()
+
+    def release(self) -> None:
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        # No manifest: the operation had not yet touched anything outside its folder.
+        return None
+
+
+@contextlib.contextmanager
+def operation(parent: Path, label: str) -> Iterator[Operation]:
+    """A fresh, locked folder under `parent`; removed on exit whatever happens."""
+    folder = parent / f"{label}.{secrets.token_hex(6)}"
+    folder.mkdir(parents=True)
+    fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    op = Operation(folder, fd)
+    try:
+        yield op
+    finally:
+        if folder.exists():
+            op.finish()
+        op.release()
+
+
+@contextlib.contextmanager
+def abandoned(parent: Path) -> Iterator[list[Operation]]:
+    """The operation folders under `parent` that no living process holds, locked for recovery."""
+    taken: list[Operation] = []
+    try:
+        for folder in sorted(p for p in parent.iterdir() if p.is_dir()) if parent.exists() else []:
+            lock_path = folder / LOCK
+            try:
+                fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+            except FileNotFoundError:
+                continue  # removed by its owner meanwhile
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if not folder.exists():
+                os.close(fd)
+                continue
+            taken.append(Operation(folder, fd))
+        yield taken
+    finally:
+        for op in taken:
+            op.release()

@@ -1,0 +1,112 @@
+"""Receive a `multipart/form-data` upload as it streams in: the file part goes straight to disk
+in bounded chunks and the size limit is enforced while it arrives, never after."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiofiles
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
+
+from reelvault.errors import BadRequest, PayloadTooLarge
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_PARTS = 8
+
+
+class UploadRejected(BadRequest):
+    """The body is not the form we asked for (400), as opposed to a bad value in it (422)."""
+
+
+@dataclass
+class ReceivedUpload:
+    fields: dict[str, str]
+    file_field: str | None = None
+    file_path: Path | None = None
+    file_size: int = 0
+    filename: str | None = None
+
+
+def multipart_boundary(content_type: str | None) -> bytes:
+    if not content_type:
+        raise UploadRejected("Send the video as multipart/form-data")
+    media_type, _, params = content_type.partition(";")
+    if media_type.strip().lower() != "multipart/form-data":
+        raise UploadRejected("Send the video as multipart/form-data")
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary" and value:
+            return value.strip('"').encode("latin-1")
+    raise UploadRejected("The multipart/form-data body has no boundary")
+
+
+async def receive_upload(
+    stream: AsyncIterator[bytes],
+    boundary: bytes,
+    destination: Path,
+    *,
+    file_field: str,
+    max_file_bytes: int,
+) -> ReceivedUpload:
+    """Stream the body: `file_field` to `destination`, other fields into memory (bounded)."""
+    received = ReceivedUpload(fields={})
+    segment: MultipartSegment | None = None
+    text = bytearray()
+    sink = None
+    try:
+        with PushMultipartParser(
+            boundary, max_segment_count=MAX_PARTS, max_header_size=8192
+        ) as parser:
+            async for chunk in _with_end(stream):
+                for event in parser.parse(chunk):
+                    if isinstance(event, MultipartSegment):
+                        segment, text = event, bytearray()
+                        if segment.name == file_field and segment.filename is not None:
+                            if received.file_path is not None:
+                                raise UploadRejected("Send exactly one file")
+                            sink = await aiofiles.open(destination, "wb")
+                            received.file_field = segment.name
+                            received.file_path = destination
+                            received.filename = segment.filename
+                    elif event is None:  # end of a part
+                        if segment is None:
+                            raise UploadRejected("The multipart/form-data body is malformed")
+                        if sink is not None:
+                            await sink.close()
+                            sink = None
+                        else:
+                            received.fields[segment.name] = text.decode(
+                                segment.charset or "utf-8", errors="replace"
+                            )
+                        segment = None
+                    else:
+                        if sink is not None:
+                            received.file_size += len(event)
+                            if received.file_size > max_file_bytes:
+                                raise PayloadTooLarge()
+                            await sink.write(event)
+                        else:
+                            text.extend(event)
+                            if len(text) > MAX_FIELD_BYTES:
+                                raise PayloadTooLarge("A form field is too large")
+                if parser.closed:
+                    break
+            if not parser.closed:
+                raise UploadRejected("The upload ended before it was complete")
+    except ParserLimitReached:
+        raise UploadRejected("The form has too many parts or too long headers") from None
+    except ParserError:
+        raise UploadRejected("The multipart/form-data body is malformed") from None
+    finally:
+        if sink is not None:
+            await sink.close()
+    return received
+
+
+async def _with_end(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in stream:
+        if chunk:
+            yield chunk
+    yield b""  # tells the parser the body is over

@@ -13,7 +13,7 @@ Decisions beyond the RFC's MUSTs (see `API.md`, section "Media"):
   the file holds (overlap abuse, CVE-2011-3192; the nginx and Go rule), or still has more than
   `max_ranges` ranges after merging.
 - Overlapping and adjacent ranges are merged into the earliest one they touch; otherwise the
-  request's order is kept (RFC 9110 section 15.3.7.2 asks for it, clients rely on it).
+  request's order is kept, as RFC 9110 section 15.3.7.2 recommends (no sorting).
 - An empty file answers every Range with 200 and an empty body, as nginx and Go do.
 """
 
@@ -28,7 +28,11 @@ from http import HTTPStatus
 
 __all__ = (
     "DEFAULT_MAX_RANGES",
+    "FULL",
     "MAX_FILE_SIZE",
+    "NOT_MODIFIED",
+    "NOT_SATISFIABLE",
+    "PRECONDITION_FAILED",
     "ByteRange",
     "Plan",
     "RequestHeaders",
@@ -43,7 +47,8 @@ __all__ = (
 
 DEFAULT_MAX_RANGES = 16
 # Numerals longer than this are past the end of any file we could hold; clamping them keeps
-# parsing linear and independent of Python's int-from-str digit limit.
+# parsing linear and clear of Python's int-from-str digit limit. The one thing lost: two huge
+# numerals in descending order (`bytes=<30 digits>-<25 digits>`) read as 416, not as invalid.
 _MAX_DIGITS = 18
 MAX_FILE_SIZE = 10**_MAX_DIGITS - 1
 _BEYOND_ANY_FILE = 10**_MAX_DIGITS

@@ -24,9 +24,9 @@ from reelvault.media.errors import MediaError, NotAVideoError
 if TYPE_CHECKING:
     from reelvault.media.probe import VideoInfo
 
-# A real MP4 has a handful of top-level atoms; a file with thousands is garbage or hostile,
-# and walking it would cost a read per atom.
-_MAX_TOP_LEVEL_ATOMS = 4096
+# A plain MP4 has a handful of top-level atoms, a fragmented one two per fragment (a day of
+# 1-second fragments is under 200,000); more is garbage or hostile, at a read per atom.
+_MAX_TOP_LEVEL_ATOMS = 200_000
 _HEADER = struct.Struct(">I4s")
 _LARGE_SIZE = struct.Struct(">Q")
 
@@ -50,9 +50,12 @@ def top_level_atoms(path: str | os.PathLike[str]) -> list[Atom]:
     The last atom may end past the end of the file: that is how a truncated file looks, and
     `is_truncated` tells. Raises `NotAVideoError` where the bytes are not a box structure at all.
     """
+    return list(_atoms(path))
+
+
+def _atoms(path: str | os.PathLike[str]) -> Iterator[Atom]:
     with open(path, "rb") as file:
-        file_size = os.fstat(file.fileno()).st_size
-        return list(_walk(file, file_size))
+        yield from _walk(file, os.fstat(file.fileno()).st_size)
 
 
 def _walk(file: BinaryIO, file_size: int) -> Iterator[Atom]:
@@ -61,6 +64,8 @@ def _walk(file: BinaryIO, file_size: int) -> Iterator[Atom]:
         if offset >= file_size:
             return
         atom = _read_atom(file, offset, file_size)
+        if atom is None:
+            return
         yield atom
         if atom.end >= file_size:
             return
@@ -68,9 +73,11 @@ def _walk(file: BinaryIO, file_size: int) -> Iterator[Atom]:
     raise NotAVideoError("The file is not a valid MP4 video.", reason="malformed_mp4")
 
 
-def _read_atom(file: BinaryIO, offset: int, file_size: int) -> Atom:
+def _read_atom(file: BinaryIO, offset: int, file_size: int) -> Atom | None:
     file.seek(offset)
     header = file.read(_HEADER.size)
+    if header == bytes(_HEADER.size):
+        return None  # zero padding after the last atom, as some writers leave: players ignore it
     if len(header) < _HEADER.size:
         # A few stray bytes after the last atom: report them as an atom cut short.
         return Atom(kind="", offset=offset, size=file_size - offset + 1)
@@ -105,13 +112,15 @@ def moov_at_front(path: str | os.PathLike[str]) -> bool:
 
     Raises `NotAVideoError` where the file has no `moov` atom (not an MP4, or cut short).
     """
-    kinds = [atom.kind for atom in top_level_atoms(path)]
-    if "moov" not in kinds:
-        raise NotAVideoError(
-            "The file has no MP4 index (moov); it is not an MP4 video or it is incomplete.",
-            reason="no_moov",
-        )
-    return "mdat" not in kinds or kinds.index("moov") < kinds.index("mdat")
+    seen_mdat = False
+    for atom in _atoms(path):
+        if atom.kind == "moov":
+            return not seen_mdat
+        seen_mdat = seen_mdat or atom.kind == "mdat"
+    raise NotAVideoError(
+        "The file has no MP4 index (moov); it is not an MP4 video or it is incomplete.",
+        reason="no_moov",
+    )
 
 
 def remux_faststart(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
@@ -150,9 +159,7 @@ def _remux(src: str | os.PathLike[str], dst: str) -> None:
         ):
             _copy_packets(source, target)
     except av.FFmpegError as exc:
-        raise MediaError(
-            "The video could not be rewritten for streaming.", reason="remux"
-        ) from exc
+        raise MediaError("The video could not be rewritten for streaming.", reason="remux") from exc
 
 
 def _copy_packets(source: InputContainer, target: OutputContainer) -> None:
@@ -160,7 +167,9 @@ def _copy_packets(source: InputContainer, target: OutputContainer) -> None:
     outputs: dict[int, Stream] = {}
     for stream in inputs:
         try:
-            outputs[stream.index] = target.add_stream_from_template(stream)
+            # opaque: keep the decoder's codec; an encoder of that name may not exist
+            # (AV1 is decoded by libdav1d, which encodes nothing).
+            outputs[stream.index] = target.add_stream_from_template(stream, opaque=True)
         except ValueError as exc:  # the MP4 muxer does not take this codec
             raise MediaError(
                 "The video's codecs cannot be stored in an MP4 without re-encoding.",
@@ -181,11 +190,12 @@ def _is_copied(stream: Stream) -> bool:
 
 
 def _same_video(before: VideoInfo, after: VideoInfo) -> bool:
-    keys = ("video_codec", "width", "height", "has_audio")
-    if any(getattr(before, k) != getattr(after, k) for k in keys):
-        return False
+    def facts(info: VideoInfo) -> tuple[str, int, int, bool]:
+        return info.video_codec, info.width, info.height, info.has_audio
+
     # Durations may differ by an audio priming frame or edit-list rounding, never by more.
-    return abs(before.duration_seconds - after.duration_seconds) < 0.1
+    close = abs(before.duration_seconds - after.duration_seconds) < 0.1
+    return close and facts(before) == facts(after)
 
 
 def _fsync(path: str) -> None:

@@ -13,6 +13,7 @@ from advanced_alchemy.extensions.litestar import (
 )
 from sqlalchemy import event
 
+import reelvault.models  # noqa: F401  (every table on the metadata, whoever builds a config)
 from reelvault.settings import Settings
 
 _PACKAGED_MIGRATIONS = Path(__file__).parent / "migrations"

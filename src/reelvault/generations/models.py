@@ -5,7 +5,7 @@ from datetime import datetime
 from uuid import UUID
 
 from advanced_alchemy.base import UUIDAuditBase
-from advanced_alchemy.types import DateTimeUTC
+from advanced_alchemy.types import GUID, DateTimeUTC
 from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,7 +39,9 @@ class Generation(UUIDAuditBase):
         ).ddl_if(dialect="postgresql"),
     )
 
-    user_id: Mapped[UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    # Typed explicitly: an FK column inferred from its target is untyped (raw bytes on SQLite)
+    # wherever this module is imported without the accounts models.
+    user_id: Mapped[UUID] = mapped_column(GUID(), ForeignKey("user_account.id", ondelete="CASCADE"))
     prompt: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=GenerationStatus.PENDING)
     # Paths relative to the media directory; never sent to clients.

@@ -1,0 +1,235 @@
+"""Deleting videos: ownership first, then all or nothing, also across failures and crashes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelvault.generations import files
+from reelvault.generations.services import GenerationService
+from tests.conftest import Deployment
+from tests.support.crash import CRASHED, DELETE_STEPS, IMPORT_STEPS
+from tests.support.factories import Account, generation_row, insert_generations
+from tests.support.media import clip, media_files
+from tests.support.servers import ROOT, LiveServer, settings_env
+
+
+async def imported(account: Account, prompt: str = "Delete me") -> dict:
+    source = clip(320, 180, 1.0)
+    response = await account.client.post(
+        "/api/generations",
+        data={"prompt": prompt},
+        files={"file": ("clip.mp4", source.read_bytes(), "video/mp4")},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def paths(deployment: Deployment, item: dict) -> tuple[Path, Path]:
+    root = deployment.media.root
+    return root / "videos" / f"{item['id']}.mp4", root / "thumbnails" / f"{item['id']}.jpg"
+
+
+async def row_exists(account: Account, item: dict) -> bool:
+    status = (await account.client.get(f"/api/generations/{item['id']}")).status_code
+    assert status in (200, 404)
+    return status == 200
+
+
+def trash_is_empty(deployment: Deployment) -> bool:
+    return not any(deployment.media.trash_dir().iterdir())
+
+
+async def test_owner_deletes_video_thumbnail_and_record(
+    deployment: Deployment, account: Account
+) -> None:
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    assert video.exists() and thumbnail.exists()
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 200
+    assert response.json() == {"message": "Video deleted successfully", "generation_id": item["id"]}
+    assert not video.exists() and not thumbnail.exists()
+    assert not await row_exists(account, item)
+    assert (await account.client.get(item["video_url"])).status_code == 404
+    assert trash_is_empty(deployment)
+    again = await account.client.delete(f"/api/generations/{item['id']}")
+    assert again.status_code == 404
+
+
+async def test_foreign_video_is_403_and_untouched(
+    deployment: Deployment, account: Account, other_account: Account
+) -> None:
+    item = await imported(account)
+    before = media_files(deployment.media.root)
+    response = await other_account.client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 403
+    assert media_files(deployment.media.root) == before
+    assert await row_exists(account, item)
+
+
+@pytest.mark.parametrize("bad_id", ["nope", "1234", str(uuid.uuid4())])
+async def test_unknown_or_malformed_id_is_404(account: Account, bad_id: str) -> None:
+    response = await account.client.delete(f"/api/generations/{bad_id}")
+    assert response.status_code == 404
+
+
+async def test_cookie_delete_from_another_site_is_refused(
+    deployment: Deployment, account: Account
+) -> None:
+    item = await imported(account)
+    async with httpx.AsyncClient(base_url=deployment.base_url) as browser:
+        browser.cookies.set("reelvault_token", account.token)
+        refused = await browser.delete(
+            f"/api/generations/{item['id']}", headers={"Origin": "https://evil.example"}
+        )
+        assert refused.status_code == 403
+        assert await row_exists(account, item)
+        allowed = await browser.delete(
+            f"/api/generations/{item['id']}", headers={"Origin": deployment.base_url}
+        )
+        assert allowed.status_code == 200
+
+
+async def test_files_already_missing_are_not_an_error(
+    deployment: Deployment, account: Account
+) -> None:
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    video.unlink()
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 200
+    assert not thumbnail.exists()
+    assert not await row_exists(account, item)
+
+
+async def test_items_without_files_can_be_deleted(deployment: Deployment, account: Account) -> None:
+    (row,) = await insert_generations(
+        deployment.engine, [generation_row(account.id, status="failed")]
+    )
+    response = await account.client.delete(f"/api/generations/{row['id']}")
+    assert response.status_code == 200
+    assert (await account.client.get(f"/api/generations/{row['id']}")).status_code == 404
+
+
+async def test_a_failing_rename_keeps_row_and_files(
+    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    before = {video: video.read_bytes(), thumbnail: thumbnail.read_bytes()}
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky_replace(src: object, dst: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the thumbnail, after the video has already moved
+            raise PermissionError(13, "Permission denied")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", flaky_replace)
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert "/" not in response.json()["detail"]
+    assert {p: p.read_bytes() for p in before} == before
+    assert await row_exists(account, item)
+    assert trash_is_empty(deployment)
+
+
+async def test_a_failing_commit_puts_the_files_back(
+    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+
+    async def failing_delete(self: GenerationService, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(GenerationService, "delete", failing_delete)
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert video.exists() and thumbnail.exists()
+    assert await row_exists(account, item)
+    assert trash_is_empty(deployment)
+
+
+async def test_a_failing_unlink_after_commit_is_cleaned_up_at_next_start(
+    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    real_unlink = Path.unlink
+
+    def stubborn_unlink(self: Path, missing_ok: bool = False) -> None:
+        if ".trash" in self.parts and self.name in {"video", "thumbnail"}:
+            raise PermissionError(13, "Permission denied")
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", stubborn_unlink)
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    monkeypatch.undo()
+    # The record is gone and committed: the video is deleted for the user.
+    assert response.status_code == 200
+    assert not await row_exists(account, item)
+    assert not video.exists() and not thumbnail.exists()
+    restart(deployment)
+    assert trash_is_empty(deployment)
+
+
+def restart(deployment: Deployment) -> None:
+    """A second app on the same database and media: its start-up recovery runs."""
+    LiveServer.start(deployment.settings).stop()
+
+
+def run_crashing(deployment: Deployment, *args: str) -> int:
+    env = {**os.environ, **settings_env(deployment.settings)}
+    return subprocess.run(
+        [sys.executable, "-m", "tests.support.crash", *args], cwd=ROOT, env=env, timeout=60
+    ).returncode
+
+
+@pytest.mark.parametrize("step", DELETE_STEPS)
+async def test_a_crash_at_any_step_of_a_deletion_is_settled_at_restart(
+    deployment: Deployment, account: Account, step: str
+) -> None:
+    item = await imported(account, prompt=f"crash {step}")
+    video, thumbnail = paths(deployment, item)
+    content = video.read_bytes()
+    assert run_crashing(deployment, "delete", item["id"], str(account.id), step) == CRASHED
+    restart(deployment)
+    assert trash_is_empty(deployment)
+    if await row_exists(account, item):
+        assert video.read_bytes() == content, "row kept but its video is gone"
+        assert thumbnail.exists(), "row kept but its thumbnail is gone"
+        assert step in {"after-manifest", "after-first-move", "before-commit"}
+    else:
+        assert not video.exists() and not thumbnail.exists(), "row gone but files remain"
+        assert step in {"after-commit", "after-first-unlink"}
+
+
+@pytest.mark.parametrize("step", IMPORT_STEPS)
+async def test_a_crash_during_an_import_is_settled_at_restart(
+    deployment: Deployment, account: Account, step: str
+) -> None:
+    before = media_files(deployment.media.root)
+    source = clip(320, 180, 1.0)
+    assert run_crashing(deployment, "import", str(source), str(account.id), step) == CRASHED
+    restart(deployment)
+    listing = (await account.client.get("/api/generations")).json()
+    assert not any(deployment.media.incoming_dir().iterdir())
+    new_files = media_files(deployment.media.root) - before
+    if step == "after-placing":
+        assert listing["total"] == 0
+        assert new_files == set()
+    else:
+        assert listing["total"] == 1
+        item = listing["generations"][0]
+        assert new_files == {f"videos/{item['id']}.mp4", f"thumbnails/{item['id']}.jpg"}

@@ -55,8 +55,10 @@ class MediaController(Controller):
         "/api/thumbnail/{generation_id:str}",
         summary="The thumbnail of the caller's generation",
         media_type="image/jpeg",
-        responses={304: ResponseSpec(None, description="Not modified"),
-                   404: ResponseSpec(None, description="Thumbnail not found")},
+        responses={
+            304: ResponseSpec(None, description="Not modified"),
+            404: ResponseSpec(None, description="Thumbnail not found"),
+        },
     )
     async def thumbnail(
         self,

@@ -40,15 +40,24 @@ class MediaFile:
 
 def video_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
     return MediaFile(
-        generation_id, owner_id, relpath, VIDEO_TYPE,
-        f'attachment; filename="ad_{generation_id}.mp4"', "private", "Video not found",
+        generation_id,
+        owner_id,
+        relpath,
+        VIDEO_TYPE,
+        f'attachment; filename="ad_{generation_id}.mp4"',
+        "private",
+        "Video not found",
     )
 
 
 def thumbnail_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
     return MediaFile(
-        generation_id, owner_id, relpath, THUMBNAIL_TYPE,
-        f'inline; filename="thumbnail_{generation_id}.jpg"', THUMBNAIL_CACHE,
+        generation_id,
+        owner_id,
+        relpath,
+        THUMBNAIL_TYPE,
+        f'inline; filename="thumbnail_{generation_id}.jpg"',
+        THUMBNAIL_CACHE,
         "Thumbnail not found",
     )
 
@@ -68,19 +77,33 @@ class MediaDelivery:
         size = stat.st_size
         etag = make_etag(size, stat.st_mtime_ns)
         last_modified = int(stat.st_mtime)
-        plan = plan_response(method, size, etag, last_modified, RequestHeaders.from_mapping(headers))
-        planned = sum(r.end - r.start + 1 for r in plan.ranges) if plan.ranges else (
-            size if plan.status == 200 else 0
+        plan = plan_response(
+            method, size, etag, last_modified, RequestHeaders.from_mapping(headers)
+        )
+        planned = (
+            sum(r.end - r.start + 1 for r in plan.ranges)
+            if plan.ranges
+            else (size if plan.status == 200 else 0)
         )
         logger.info(
             "media generation_id=%s user_id=%s kind=%s status=%s bytes=%s method=%s",
-            media.generation_id, media.owner_id, media.content_type, int(plan.status),
-            0 if method == "HEAD" else planned, method,
+            media.generation_id,
+            media.owner_id,
+            media.content_type,
+            int(plan.status),
+            0 if method == "HEAD" else planned,
+            method,
         )
         return build_response(
-            plan, path, size=size, etag=etag, last_modified=last_modified,
-            content_type=media.content_type, content_disposition=media.content_disposition,
-            cache_control=media.cache_control, is_head=method == "HEAD",
+            plan,
+            path,
+            size=size,
+            etag=etag,
+            last_modified=last_modified,
+            content_type=media.content_type,
+            content_disposition=media.content_disposition,
+            cache_control=media.cache_control,
+            is_head=method == "HEAD",
         )
 
     def _locate(self, media: MediaFile) -> tuple[Path, os.stat_result]:
@@ -90,19 +113,23 @@ class MediaDelivery:
         except OutsideMediaDirectory:
             logger.error(
                 "media generation_id=%s refused: stored path leaves the media directory: %r",
-                media.generation_id, media.relpath,
+                media.generation_id,
+                media.relpath,
             )
         except FileNotFoundError:
             logger.error(
                 "media generation_id=%s file missing on disk: %s",
-                media.generation_id, self.store.root / media.relpath,
+                media.generation_id,
+                self.store.root / media.relpath,
             )
         raise NotFound(media.not_found)
 
     def _accel_response(self, media: MediaFile) -> Response[Any]:
         logger.info(
             "media generation_id=%s user_id=%s kind=%s status=accel",
-            media.generation_id, media.owner_id, media.content_type,
+            media.generation_id,
+            media.owner_id,
+            media.content_type,
         )
         return Response(
             content=b"",

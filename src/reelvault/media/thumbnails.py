@@ -6,6 +6,7 @@ filter where the video carries a rotation, and encoded with FFmpeg's MJPEG encod
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from fractions import Fraction
@@ -42,7 +43,8 @@ def write_thumbnail(
 
     The thumbnail has the video's display aspect ratio (never cropped or stretched) and is at
     most `max_width` pixels wide; smaller videos are not enlarged. It replaces `jpeg_path`
-    atomically. Raises `NotAVideoError` where the video cannot be read.
+    atomically. Raises `NotAVideoError` where the video cannot be read, `MediaError` where
+    its frame cannot be turned into a JPEG.
     """
     if not 0 <= at_fraction <= 1:
         raise ValueError(f"at_fraction must be within 0..1, not {at_fraction}")
@@ -52,8 +54,11 @@ def write_thumbnail(
         frame = _frame_at(container, stream, at_fraction)
         width, height = _thumbnail_size(display_size(frame, stream), max_width)
         turns = quarter_turns(frame)
-    picture = _upright(_scaled(frame, width, height, turns), turns)
-    _write_atomically(Path(jpeg_path), _encode_jpeg(picture))
+    try:
+        jpeg = _encode_jpeg(_upright(_scaled(frame, width, height, turns), turns))
+    except av.FFmpegError as exc:
+        raise MediaError("The thumbnail could not be made.", reason="thumbnail") from exc
+    _write_atomically(Path(jpeg_path), jpeg)
 
 
 def _frame_at(container: InputContainer, stream: VideoStream, fraction: float) -> VideoFrame:
@@ -65,8 +70,7 @@ def _frame_at(container: InputContainer, stream: VideoStream, fraction: float) -
     frame_seconds = 1 / float(stream.average_rate or 25)
     target = start + int(max(0.0, min(duration * fraction, duration - frame_seconds)) / time_base)
     if target > start:
-        # Lands on the keyframe at or before the target; decoding runs forward from there.
-        container.seek(target, stream=stream, backward=True)
+        _seek(container, stream, target)
     last: VideoFrame | None = None
     for frame in container.decode(stream):
         # A frame without a timestamp cannot be placed; the one after the seek will do.
@@ -76,6 +80,13 @@ def _frame_at(container: InputContainer, stream: VideoStream, fraction: float) -
     if last is None:
         raise NotAVideoError("The video track could not be decoded.", reason="undecodable")
     return last
+
+
+def _seek(container: InputContainer, stream: VideoStream, target: int) -> None:
+    # Lands on the keyframe at or before the target; decoding runs forward from there.
+    # Where the file cannot seek (no index), decoding from the start still gets there.
+    with contextlib.suppress(av.FFmpegError):
+        container.seek(target, stream=stream, backward=True)
 
 
 def _thumbnail_size(display: tuple[int, int], max_width: int) -> tuple[int, int]:
@@ -116,10 +127,7 @@ def _encode_jpeg(frame: VideoFrame) -> bytes:
     encoder.qscale = True
     encoder.options = {"qmin": str(_JPEG_QUALITY), "qmax": str(_JPEG_QUALITY)}
     frame.pts = 0
-    try:
-        packets = [*encoder.encode(frame), *encoder.encode(None)]
-    except av.FFmpegError as exc:
-        raise MediaError("The thumbnail could not be encoded.", reason="thumbnail") from exc
+    packets = [*encoder.encode(frame), *encoder.encode(None)]
     return b"".join(bytes(packet) for packet in packets)
 
 

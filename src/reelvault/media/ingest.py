@@ -42,5 +42,17 @@ def prepare_video(upload: Path, workdir: Path) -> PreparedVideo:
         upload.unlink()
         info = probe(video)
     thumbnail = workdir / "thumbnail.jpg"
-    write_thumbnail(video, thumbnail)
+    try:
+        # A box of 640 px on the long side keeps portrait thumbnails as light as landscape ones.
+        write_thumbnail(video, thumbnail, max_width=thumbnail_width(info.width, info.height))
+    except MediaError as exc:
+        raise NotAVideoError(
+            "No picture could be taken from this video.", reason="no_thumbnail"
+        ) from exc
     return PreparedVideo(video, thumbnail, info, video.stat().st_size)
+
+
+def thumbnail_width(width: int, height: int, box: int = 640) -> int:
+    if height <= width:
+        return box
+    return max(2, round(box * width / height))

@@ -1,0 +1,76 @@
+"""`reelvault demo` creates a usable demo account whose clips are real and sized as claimed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelvault.demo import DEMO_EMAIL, DEMO_ITEMS, DEMO_PASSWORD, SIZES
+from reelvault.media.probe import probe
+from reelvault.settings import Settings
+from tests.support.servers import ROOT, LiveServer, migrate, settings_env
+
+
+def demo(settings: Settings, *args: str) -> str:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("reelvault")), "demo", *args],
+        cwd=ROOT,
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo")).resolved()
+    migrate(settings)
+    output = demo(settings)
+    assert f"{len(DEMO_ITEMS)} generations created" in output
+    assert DEMO_EMAIL in output and DEMO_PASSWORD in output
+    server = LiveServer.start(settings)
+    yield server
+    server.stop()
+
+
+def test_demo_clips_decode_and_have_the_sizes_claimed(demo_server: LiveServer) -> None:
+    with httpx.Client(base_url=demo_server.base_url) as client:
+        login = client.post(
+            "/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        )
+        assert login.status_code == 200
+        items = client.get("/api/generations", params={"limit": 100}).json()["generations"]
+    assert len(items) == len(DEMO_ITEMS)
+    statuses = {item["status"] for item in items}
+    assert statuses == {"completed", "pending", "processing", "failed"}
+    aspects = set()
+    for item in items:
+        if item["status"] != "completed":
+            assert item["video_url"] is None
+            continue
+        expected = next(d for d in DEMO_ITEMS if d.prompt == item["prompt"])
+        path = demo_server.settings.media_root / "videos" / f"{item['id']}.mp4"
+        info = probe(path)
+        assert (
+            (info.width, info.height) == SIZES[expected.aspect] == (item["width"], item["height"])
+        )
+        assert info.video_codec == "h264"
+        assert abs(info.duration_seconds - expected.seconds) < 0.2
+        assert item["file_available"] and item["thumbnail_url"]
+        aspects.add(expected.aspect)
+    assert aspects == {"9:16", "16:9", "1:1"}
+
+
+def test_a_second_run_reuses_and_repairs(demo_server: LiveServer) -> None:
+    assert "0 generations created" in demo(demo_server.settings)
+    videos = sorted((demo_server.settings.media_root / "videos").iterdir())
+    videos[0].unlink()
+    assert "1 generations created" in demo(demo_server.settings)
+    assert len(list((demo_server.settings.media_root / "videos").iterdir())) == len(videos)

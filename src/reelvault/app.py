@@ -89,7 +89,14 @@ def _web_handlers() -> list[object]:
     @get(list(CLIENT_ROUTES), include_in_schema=False, exclude_from_auth=True, cache_control=None)
     async def client_route() -> File:
         # Deep links of the gallery's History-API router load the same page.
-        return File(index, content_disposition_type="inline", headers={"Cache-Control": "no-cache"})
+        # Named and typed: without them the page is served as application/octet-stream.
+        return File(
+            index,
+            filename="index.html",
+            media_type="text/html",
+            content_disposition_type="inline",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     static = create_static_files_router(
         path="/",

@@ -1,0 +1,223 @@
+// <video-card>: one generation in the gallery grid: thumbnail (lazy, its aspect ratio kept, its
+// box reserved so nothing shifts when it arrives), status badge, the prompt on two lines (a
+// link to the detail page), cost, date, progress while in flight, the error when it failed,
+// and "File not found" when a completed video's file is gone.
+//
+// Properties: generation (a GenerationItem from the API). Updating it updates the card in place.
+
+import { formatCost, formatDate, formatDuration } from "../lib/format.js";
+import { css, html, render } from "../lib/html.js";
+import { base } from "../lib/styles.js";
+import "./status-badge.js";
+
+const styles = css`
+  :host { display: block; }
+  article {
+    position: relative;
+    display: flex; flex-direction: column;
+    height: 100%;
+    border: 1px solid var(--color-border);
+    border-radius: var(--radius-lg);
+    background: var(--color-surface);
+    box-shadow: var(--shadow-sm);
+    overflow: hidden;
+    transition: border-color var(--duration-fast), transform var(--duration-fast);
+  }
+  article:hover { border-color: var(--color-border-strong); }
+  article:focus-within { border-color: var(--color-focus); }
+  /* A square frame for every card; the picture sits inside it with its own aspect ratio. */
+  .frame {
+    position: relative;
+    aspect-ratio: 1;
+    overflow: hidden;
+    background: var(--color-media-bg);
+  }
+  img, .placeholder {
+    position: absolute; inset: 0;
+    width: 100%; height: 100%;
+  }
+  img { display: block; object-fit: contain; }
+  .placeholder {
+    display: grid; place-content: center; justify-items: center; gap: var(--space-2);
+    color: #c9cfda;
+    font-size: var(--text-sm);
+    text-align: center;
+    padding: var(--space-4);
+  }
+  .placeholder .icon { font-size: 2rem; line-height: 1; opacity: 0.8; }
+  status-badge { position: absolute; top: var(--space-2); left: var(--space-2); }
+  .duration {
+    position: absolute; right: var(--space-2); bottom: var(--space-2);
+    padding: 0.1em 0.45em;
+    border-radius: var(--radius-sm);
+    background: rgb(0 0 0 / 0.7); color: #fff;
+    font-size: var(--text-xs); font-variant-numeric: tabular-nums;
+  }
+  .body {
+    display: flex; flex-direction: column; gap: var(--space-2);
+    padding: var(--space-3) var(--space-4) var(--space-4);
+    flex: 1;
+  }
+  h2 {
+    font-size: var(--text-md); font-weight: 600; line-height: var(--leading-tight);
+    display: -webkit-box;
+    -webkit-box-orient: vertical;
+    -webkit-line-clamp: 2;
+    line-clamp: 2;
+    overflow: hidden;
+    overflow-wrap: anywhere;
+    min-height: calc(2em * var(--leading-tight));
+  }
+  a { color: var(--color-text); text-decoration: none; border-radius: var(--radius-sm); }
+  /* The whole card is the link's click target; the accessible name stays the prompt. */
+  a::after { content: ""; position: absolute; inset: 0; border-radius: var(--radius-lg); }
+  a:focus-visible { outline: none; }
+  a:focus-visible::after {
+    outline: var(--focus-ring-width) solid var(--color-focus);
+    outline-offset: calc(-1 * var(--focus-ring-width));
+  }
+  article:hover h2 a { text-decoration: underline; }
+  .progress { display: flex; align-items: center; gap: var(--space-2); font-size: var(--text-sm); }
+  .progress span { color: var(--color-text-muted); font-variant-numeric: tabular-nums; min-width: 6.5em; }
+  .problem {
+    color: var(--color-danger-text); font-size: var(--text-sm);
+    display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3;
+    overflow: hidden;
+  }
+  .meta {
+    display: flex; flex-wrap: wrap; justify-content: space-between; gap: var(--space-1) var(--space-3);
+    margin-top: auto;
+    color: var(--color-text-muted); font-size: var(--text-sm);
+  }
+  .cost { font-variant-numeric: tabular-nums; font-weight: 600; color: var(--color-text); }
+`;
+
+const PLACEHOLDERS = {
+  pending: ["⏳", "Waiting to start"],
+  processing: ["⚙", "Being generated"],
+  failed: ["⚠", "Generation failed"],
+  completed: ["🎞", "No preview"],
+};
+
+class VideoCard extends HTMLElement {
+  #generation = null;
+  #connection = null;
+  #thumbnailFailed = false;
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" }).adoptedStyleSheets = [base, styles];
+  }
+
+  get generation() {
+    return this.#generation;
+  }
+
+  set generation(value) {
+    if (value?.thumbnail_url !== this.#generation?.thumbnail_url) this.#thumbnailFailed = false;
+    this.#generation = value;
+    this.#update();
+  }
+
+  connectedCallback() {
+    if (!this.shadowRoot.firstChild) {
+      render(
+        this.shadowRoot,
+        html`<article>
+          <div class="frame">
+            <img alt="" loading="lazy" decoding="async" hidden>
+            <div class="placeholder" hidden><span class="icon" aria-hidden="true"></span><span class="note"></span></div>
+            <status-badge></status-badge>
+            <span class="duration" hidden></span>
+          </div>
+          <div class="body">
+            <h2><a></a></h2>
+            <div class="progress" hidden>
+              <progress max="100"></progress><span></span>
+            </div>
+            <p class="problem" hidden></p>
+            <p class="meta"><span class="cost"></span><time></time></p>
+          </div>
+        </article>`,
+      );
+    }
+    this.#connection = new AbortController();
+    this.shadowRoot.querySelector("img").addEventListener(
+      "error",
+      () => {
+        this.#thumbnailFailed = true;
+        this.#update();
+      },
+      { signal: this.#connection.signal },
+    );
+    this.#update();
+  }
+
+  disconnectedCallback() {
+    this.#connection?.abort();
+  }
+
+  #update() {
+    const root = this.shadowRoot;
+    const item = this.#generation;
+    if (!item || !root.firstChild) return;
+    const inFlight = item.status === "pending" || item.status === "processing";
+    const missing = item.status === "completed" && !item.file_available;
+
+    const link = root.querySelector("a");
+    link.href = `/gallery/${encodeURIComponent(item.id)}`;
+    link.textContent = item.prompt;
+    link.title = item.prompt;
+
+    root.querySelector("status-badge").setAttribute("status", item.status);
+
+    const img = root.querySelector("img");
+    const showImage = Boolean(item.thumbnail_url) && !this.#thumbnailFailed;
+    img.hidden = !showImage;
+    if (showImage) {
+      // Width and height reserve the box before the picture arrives; the frame keeps it square.
+      if (item.width && item.height) {
+        img.width = item.width;
+        img.height = item.height;
+      }
+      img.alt = `Thumbnail of the video: ${item.prompt}`;
+      if (img.getAttribute("src") !== item.thumbnail_url) img.src = item.thumbnail_url;
+    }
+    const placeholder = root.querySelector(".placeholder");
+    placeholder.hidden = showImage;
+    const [icon, note] = PLACEHOLDERS[item.status] ?? PLACEHOLDERS.completed;
+    placeholder.querySelector(".icon").textContent = icon;
+    placeholder.querySelector(".note").textContent = missing ? "File not found" : note;
+
+    const duration = root.querySelector(".duration");
+    duration.hidden = !(item.status === "completed" && item.duration > 0);
+    duration.textContent = formatDuration(item.duration);
+
+    const progress = root.querySelector(".progress");
+    progress.hidden = !inFlight;
+    if (inFlight) {
+      const value = Math.max(0, Math.min(100, item.progress ?? 0));
+      const bar = progress.querySelector("progress");
+      bar.value = value;
+      bar.setAttribute("aria-label", `Progress of "${item.prompt}"`);
+      progress.querySelector("span").textContent =
+        item.status === "pending" && value === 0 ? "Queued" : `${value}% done`;
+    }
+
+    const problem = root.querySelector(".problem");
+    const problemText = missing
+      ? "File not found"
+      : item.status === "failed"
+        ? item.error || "The generation failed."
+        : "";
+    problem.hidden = !problemText;
+    problem.textContent = problemText;
+
+    root.querySelector(".cost").textContent = formatCost(item.cost);
+    const time = root.querySelector("time");
+    time.dateTime = item.created_at;
+    time.textContent = formatDate(item.created_at);
+  }
+}
+
+customElements.define("video-card", VideoCard);

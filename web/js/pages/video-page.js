@@ -1,0 +1,282 @@
+// <video-page>: one video: the player in its own aspect ratio, the prompt and metadata,
+// Download, and Delete behind a confirmation dialog. Pending and processing videos show their
+// progress and refresh themselves; unknown or foreign ids show "Video not found".
+//
+// Properties: generationId (from the URL), backUrl (the gallery as the person left it).
+// Events: navigate (detail {url, replace, message}), require-sign-in.
+
+import * as api from "../lib/api.js";
+import { emit } from "../lib/events.js";
+import { formatBytes, formatCost, formatDate, formatDimensions, formatDuration } from "../lib/format.js";
+import { css, html, render } from "../lib/html.js";
+import { deleteErrorMessage, loadErrorMessage } from "../lib/messages.js";
+import { base } from "../lib/styles.js";
+import "../components/confirm-dialog.js";
+import "../components/error-panel.js";
+import "../components/status-badge.js";
+import "../components/video-player.js";
+
+export const REFRESH_MS = 3000;
+const DELETE_QUESTION = "Are you sure you want to delete this video? This action cannot be undone.";
+
+const styles = css`
+  :host { display: block; }
+  .back { display: inline-block; margin: var(--space-1) 0 var(--space-4); font-weight: 600; border-radius: var(--radius-sm); }
+  .layout { display: grid; gap: var(--space-5); align-items: start; }
+  @media (min-width: 64rem) {
+    .layout { grid-template-columns: minmax(0, 1fr) 22rem; }
+  }
+  .stage { min-width: 0; }
+  status-badge { justify-self: start; }
+  .placeholder {
+    display: grid; place-items: center; gap: var(--space-3);
+    aspect-ratio: 16 / 9;
+    max-height: calc(100dvh - var(--header-height) - 7rem);
+    width: 100%;
+    padding: var(--space-5);
+    border-radius: var(--radius-lg);
+    background: var(--color-media-bg);
+    color: #dfe3ea;
+    text-align: center;
+  }
+  .placeholder .icon { font-size: 2.5rem; line-height: 1; }
+  .placeholder progress { width: min(20rem, 80%); }
+  .info {
+    display: grid; gap: var(--space-4);
+    padding: var(--space-5);
+    border: 1px solid var(--color-border);
+    border-radius: var(--radius-lg);
+    background: var(--color-surface);
+  }
+  h1 { font-size: var(--text-lg); line-height: var(--leading); font-weight: 600; overflow-wrap: anywhere; }
+  .problem { color: var(--color-danger-text); font-weight: 600; }
+  dl { display: grid; grid-template-columns: max-content 1fr; gap: var(--space-2) var(--space-4); font-size: var(--text-sm); }
+  dt { color: var(--color-text-muted); }
+  dd { font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+  .actions { display: flex; flex-wrap: wrap; gap: var(--space-3); }
+  .action-error { color: var(--color-danger-text); font-weight: 600; }
+  .action-error:empty { display: none; }
+  .not-found { max-width: 36rem; margin: var(--space-7) auto; text-align: center; }
+  .not-found h1 { font-size: var(--text-2xl); margin-bottom: var(--space-3); }
+  .not-found p { color: var(--color-text-muted); margin-bottom: var(--space-5); }
+  .loading { color: var(--color-text-muted); }
+`;
+
+class VideoPage extends HTMLElement {
+  generationId = "";
+  backUrl = "/gallery";
+  #item = null;
+  #connection = null;
+  #refreshTimer = null;
+  #deleting = false;
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" }).adoptedStyleSheets = [base, styles];
+  }
+
+  connectedCallback() {
+    if (!this.shadowRoot.firstChild) {
+      render(
+        this.shadowRoot,
+        html`<a class="back" href="/gallery">← Back to your videos</a>
+          <p class="loading" role="status">Loading the video…</p>
+          <error-panel hidden></error-panel>
+          <section class="not-found" hidden aria-labelledby="not-found-title">
+            <h1 id="not-found-title">Video not found</h1>
+            <p>This video does not exist: it may have been deleted, or the link is wrong.</p>
+            <a class="button primary" href="/gallery">Go to your videos</a>
+          </section>
+          <article class="layout" hidden aria-labelledby="prompt">
+            <div class="stage">
+              <video-player hidden></video-player>
+              <div class="placeholder" hidden>
+                <span class="icon" aria-hidden="true"></span>
+                <p class="placeholder-text"></p>
+                <progress max="100" hidden aria-label="Generation progress"></progress>
+              </div>
+            </div>
+            <div class="info">
+              <status-badge></status-badge>
+              <h1 id="prompt"></h1>
+              <p class="problem" hidden></p>
+              <dl>
+                <dt>Duration</dt><dd id="duration"></dd>
+                <dt>Dimensions</dt><dd id="dimensions"></dd>
+                <dt>File size</dt><dd id="file-size"></dd>
+                <dt>Cost</dt><dd id="cost"></dd>
+                <dt>Created</dt><dd><time id="created"></time></dd>
+                <dt>Completed</dt><dd><time id="completed"></time></dd>
+              </dl>
+              <div class="actions">
+                <a class="button primary" id="download" hidden>Download</a>
+                <button type="button" class="button danger" id="delete">Delete</button>
+              </div>
+              <p class="action-error" id="action-error" role="alert"></p>
+            </div>
+          </article>
+          <confirm-dialog confirm-label="Delete" cancel-label="Cancel"></confirm-dialog>`,
+      );
+      this.shadowRoot.querySelector("confirm-dialog").textContent = DELETE_QUESTION;
+    }
+    this.shadowRoot.querySelector(".back").href = this.backUrl;
+    this.#connection = new AbortController();
+    const { signal } = this.#connection;
+    const root = this.shadowRoot;
+    root.querySelector("error-panel").addEventListener(
+      "retry",
+      (event) => {
+        event.stopPropagation();
+        this.#load();
+      },
+      { signal },
+    );
+    root.getElementById("delete").addEventListener(
+      "click",
+      () => {
+        root.querySelector("confirm-dialog").open = true;
+      },
+      { signal },
+    );
+    const dialog = root.querySelector("confirm-dialog");
+    dialog.addEventListener("confirm", (event) => this.#delete(event), { signal });
+    dialog.addEventListener("cancel", (event) => event.stopPropagation(), { signal });
+    this.#load();
+  }
+
+  disconnectedCallback() {
+    this.#connection?.abort();
+    this.#connection = null;
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+  }
+
+  async #load() {
+    const root = this.shadowRoot;
+    const signal = this.#connection?.signal;
+    root.querySelector("error-panel").hidden = true;
+    root.querySelector(".loading").hidden = false;
+    try {
+      this.#show(await api.getGeneration(this.generationId, { signal }));
+    } catch (error) {
+      if (api.isAbort(error)) return;
+      root.querySelector(".loading").hidden = true;
+      if (error?.status === 401) {
+        emit(this, "require-sign-in");
+      } else if (error?.status === 404) {
+        root.querySelector(".not-found").hidden = false;
+        root.querySelector(".layout").hidden = true;
+        root.querySelector(".back").hidden = true;
+      } else {
+        const panel = root.querySelector("error-panel");
+        panel.message = loadErrorMessage(error, "this video");
+        panel.hidden = false;
+      }
+    }
+  }
+
+  #show(item) {
+    this.#item = item;
+    const root = this.shadowRoot;
+    root.querySelector(".loading").hidden = true;
+    root.querySelector(".layout").hidden = false;
+    const playable = item.status === "completed" && item.file_available && item.video_url;
+    const missing = item.status === "completed" && !item.file_available;
+
+    const player = root.querySelector("video-player");
+    player.hidden = !playable;
+    if (playable) {
+      player.setAttribute("width", String(item.width ?? ""));
+      player.setAttribute("height", String(item.height ?? ""));
+      player.setAttribute("label", `Video: ${item.prompt}`);
+      player.setAttribute("src", item.video_url);
+    }
+    const placeholder = root.querySelector(".placeholder");
+    placeholder.hidden = Boolean(playable);
+    const bar = placeholder.querySelector("progress");
+    bar.hidden = !(item.status === "pending" || item.status === "processing");
+    bar.value = item.progress ?? 0;
+    const [icon, text] = {
+      pending: ["⏳", `Waiting to start${item.progress ? ` (${item.progress}%)` : ""}.`],
+      processing: ["⚙", `Being generated: ${item.progress ?? 0}% done.`],
+      failed: ["⚠", "This generation failed, so there is no video to play."],
+      completed: ["🎞", "File not found: the video file is missing from the library."],
+    }[item.status] ?? ["🎞", ""];
+    placeholder.querySelector(".icon").textContent = icon;
+    placeholder.querySelector(".placeholder-text").textContent = text;
+
+    root.querySelector("status-badge").setAttribute("status", item.status);
+    root.getElementById("prompt").textContent = item.prompt;
+    const problem = root.querySelector(".problem");
+    problem.hidden = !(item.status === "failed" || missing);
+    problem.textContent = missing ? "File not found" : item.error || "The generation failed.";
+
+    root.getElementById("duration").textContent = formatDuration(item.duration);
+    root.getElementById("dimensions").textContent = formatDimensions(item.width, item.height);
+    root.getElementById("file-size").textContent = formatBytes(item.file_size);
+    root.getElementById("cost").textContent = formatCost(item.cost);
+    const created = root.getElementById("created");
+    created.dateTime = item.created_at;
+    created.textContent = formatDate(item.created_at);
+    const completed = root.getElementById("completed");
+    completed.dateTime = item.completed_at ?? "";
+    completed.textContent = formatDate(item.completed_at);
+
+    const download = root.getElementById("download");
+    download.hidden = !playable;
+    if (playable) {
+      download.href = item.video_url;
+      download.download = `ad_${item.id}.mp4`;
+    }
+    this.#scheduleRefresh();
+  }
+
+  #scheduleRefresh() {
+    const item = this.#item;
+    if (this.#refreshTimer || !this.#connection) return;
+    if (!item || !(item.status === "pending" || item.status === "processing")) return;
+    this.#refreshTimer = setTimeout(async () => {
+      this.#refreshTimer = null;
+      try {
+        this.#show(await api.getGeneration(item.id, { signal: this.#connection?.signal }));
+      } catch (error) {
+        if (error?.status === 404) this.#load();
+        else this.#scheduleRefresh();
+      }
+    }, REFRESH_MS);
+  }
+
+  async #delete(event) {
+    event.stopPropagation();
+    if (this.#deleting || !this.#item) return;
+    const root = this.shadowRoot;
+    const button = root.getElementById("delete");
+    const errorText = root.getElementById("action-error");
+    this.#deleting = true;
+    button.disabled = true;
+    button.textContent = "Deleting…";
+    errorText.textContent = "";
+    try {
+      await api.deleteGeneration(this.#item.id, { signal: this.#connection?.signal });
+      emit(this, "navigate", { url: this.backUrl, replace: true, message: "Video deleted" });
+    } catch (error) {
+      if (api.isAbort(error)) return;
+      if (error?.status === 401) {
+        emit(this, "require-sign-in");
+        return;
+      }
+      if (error?.status === 404) {
+        emit(this, "navigate", { url: this.backUrl, replace: true, message: "Video deleted" });
+        return;
+      }
+      errorText.textContent = deleteErrorMessage(error);
+      button.disabled = false;
+      button.textContent = "Delete";
+      button.focus();
+    } finally {
+      this.#deleting = false;
+    }
+  }
+}
+
+customElements.define("video-page", VideoPage);

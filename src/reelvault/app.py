@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router, get
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.response import File
@@ -26,6 +24,11 @@ from reelvault.health import HealthController
 from reelvault.media.controllers import MediaController
 from reelvault.media.delivery import MediaDelivery
 from reelvault.media.storage import MediaStore
+from reelvault.observability import (
+    MetricsController,
+    install_request_context,
+    logging_config,
+)
 from reelvault.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -52,10 +55,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await recover_interrupted_operations(session, store)
 
     return Litestar(
-        route_handlers=[api, HealthController, *_web_handlers()],
+        route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
         on_startup=[recover_on_startup],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
-        on_app_init=[jwt_auth.on_app_init],
+        # After the auth hook, so the request context ends up outermost.
+        on_app_init=[jwt_auth.on_app_init, install_request_context],
         dependencies={
             "media": Provide(lambda: store, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
@@ -74,11 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=1024, exclude=["^/api/video/", "^/api/thumbnail/"]
         ),
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="debug",
-            disable_stack_trace={404, 401, 403, 422},
-        ),
+        logging_config=logging_config(settings.log_level, as_json=settings.log_json),
         debug=settings.debug,
     )
 
@@ -106,6 +106,3 @@ def _web_handlers() -> list[object]:
         opt={"exclude_from_auth": True},
     )
     return [client_route, static]
-
-
-logging.getLogger("aiosqlite").setLevel(logging.WARNING)

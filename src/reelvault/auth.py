@@ -66,8 +66,8 @@ def cookie_requests_from_own_origin(
         return
     if connection.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    if AUTH_COOKIE not in connection.cookies:
-        return
+    if AUTH_COOKIE not in connection.cookies or "user" not in connection.scope:
+        return  # not authenticated by the cookie (public endpoints such as login)
     origin = connection.headers.get("origin")
     if origin is not None:
         if _same_origin(origin, connection):

@@ -21,7 +21,14 @@ from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import to_thread
 
-from reelvault.errors import Forbidden, InvalidValue, NotFound, StorageFailure, UnsupportedMedia
+from reelvault.errors import (
+    DomainError,
+    Forbidden,
+    InvalidValue,
+    NotFound,
+    StorageFailure,
+    UnsupportedMedia,
+)
 from reelvault.generations import files
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.schemas import GenerationItem, GenerationPage, SortOrder, to_item
@@ -30,6 +37,7 @@ from reelvault.media.errors import NotAVideoError
 from reelvault.media.ingest import prepare_video
 from reelvault.media.storage import MediaStore
 from reelvault.media.upload import multipart_boundary, receive_upload
+from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, log_event
 
 PROMPT_MAX = 2000
 
@@ -75,25 +83,29 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             *query.filters(), user_id=owner_id, count_with_window_function=False
         )
         items = await self.to_items(rows, store)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.info(
-            "listing user_id=%s limit=%s offset=%s status=%s sort=%s results=%s total=%s",
-            owner_id,
-            query.limit,
-            query.offset,
-            query.status,
-            query.sort,
-            len(items),
-            total,
+        elapsed = time.perf_counter() - started
+        log_event(
+            logger,
+            "listing",
+            user_id=owner_id,
+            limit=query.limit,
+            offset=query.offset,
+            status=query.status,
+            sort=query.sort,
+            q=query.q,
+            results=len(items),
+            total=total,
         )
         if query.q:
-            logger.info(
-                "search user_id=%s term=%r results=%s total=%s elapsed_ms=%.1f",
-                owner_id,
-                query.q,
-                len(items),
-                total,
-                elapsed_ms,
+            SEARCH_SECONDS.observe(elapsed)
+            log_event(
+                logger,
+                "search",
+                user_id=owner_id,
+                term=query.q,
+                results=len(items),
+                total=total,
+                elapsed_ms=round(elapsed * 1000, 2),
             )
         return GenerationPage(
             total=total, limit=query.limit, offset=query.offset, generations=items
@@ -129,19 +141,25 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     ) -> GenerationItem:
         """Stream an upload to disk, check it is a playable video, store it as a completed
         generation. On any failure nothing remains: no row, no file, no temporary file."""
-        boundary = multipart_boundary(content_type)
-        with journal.operation(store.incoming_dir(), "import") as op:
-            received = await receive_upload(
-                body,
-                boundary,
-                op.folder / "upload",
-                file_field="file",
-                max_file_bytes=max_upload_bytes,
-            )
-            prompt = validate_prompt(received.fields.get("prompt"))
-            if received.file_path is None:
-                raise InvalidValue("Attach the video as the form field 'file'")
-            generation = await self._store_video(owner_id, prompt, op, received.file_path, store)
+        try:
+            boundary = multipart_boundary(content_type)
+            with journal.operation(store.incoming_dir(), "import") as op:
+                received = await receive_upload(
+                    body,
+                    boundary,
+                    op.folder / "upload",
+                    file_field="file",
+                    max_file_bytes=max_upload_bytes,
+                )
+                prompt = validate_prompt(received.fields.get("prompt"))
+                if received.file_path is None:
+                    raise InvalidValue("Attach the video as the form field 'file'")
+                generation = await self._store_video(
+                    owner_id, prompt, op, received.file_path, store
+                )
+        except DomainError:
+            IMPORTS.labels("rejected").inc()
+            raise
         return to_item(generation, file_available=True)
 
     async def import_file(
@@ -192,15 +210,17 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             await self.repository.session.rollback()
             await to_thread.run_sync(files.remove_placed, store, placed)
             raise
-        logger.info(
-            "import user_id=%s generation_id=%s bytes=%s size=%sx%s duration=%.1fs codec=%s",
-            owner_id,
-            generation_id,
-            prepared.size,
-            prepared.info.width,
-            prepared.info.height,
-            prepared.info.duration_seconds,
-            prepared.info.video_codec,
+        IMPORTS.labels("stored").inc()
+        log_event(
+            logger,
+            "import",
+            user_id=owner_id,
+            generation_id=generation_id,
+            bytes=prepared.size,
+            width=prepared.info.width,
+            height=prepared.info.height,
+            duration_s=round(prepared.info.duration_seconds, 2),
+            codec=prepared.info.video_codec,
         )
         return generation
 
@@ -217,10 +237,16 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                     files.move_to_trash, store, op, generation_id, wanted
                 )
             except StorageFailure:
-                logger.error(
-                    "delete generation_id=%s user_id=%s outcome=failed step=move-files",
-                    generation_id,
-                    owner_id,
+                DELETIONS.labels("failed").inc()
+                log_event(
+                    logger,
+                    "delete",
+                    logging.ERROR,
+                    generation_id=generation_id,
+                    user_id=owner_id,
+                    outcome="failed",
+                    step="move-files",
+                    files="restored",
                 )
                 raise
             try:
@@ -228,18 +254,28 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             except BaseException:
                 await self.repository.session.rollback()
                 await to_thread.run_sync(files.restore_from_trash, store, op, moved)
-                logger.exception(
-                    "delete generation_id=%s user_id=%s outcome=failed step=commit files=restored",
-                    generation_id,
-                    owner_id,
+                DELETIONS.labels("failed").inc()
+                log_event(
+                    logger,
+                    "delete",
+                    logging.ERROR,
+                    generation_id=generation_id,
+                    user_id=owner_id,
+                    outcome="failed",
+                    step="commit",
+                    files="restored",
                 )
+                logger.exception("delete generation_id=%s: the commit failed", generation_id)
                 raise StorageFailure() from None
             report += await to_thread.run_sync(files.purge_trash, op, moved)
-        logger.info(
-            "delete generation_id=%s user_id=%s outcome=deleted files=%s",
-            generation_id,
-            owner_id,
-            ",".join(report) or "none",
+        DELETIONS.labels("deleted").inc()
+        log_event(
+            logger,
+            "delete",
+            generation_id=generation_id,
+            user_id=owner_id,
+            outcome="deleted",
+            files=",".join(report) or "none",
         )
 
     @staticmethod

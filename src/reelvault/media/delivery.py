@@ -19,6 +19,7 @@ from reelvault.errors import NotFound
 from reelvault.media.ranges import RequestHeaders, make_etag, plan_response
 from reelvault.media.storage import MediaStore, OutsideMediaDirectory
 from reelvault.media.streaming import build_response
+from reelvault.observability import log_event
 
 logger = logging.getLogger("reelvault.media")
 
@@ -85,14 +86,16 @@ class MediaDelivery:
             if plan.ranges
             else (size if plan.status == 200 else 0)
         )
-        logger.info(
-            "media generation_id=%s user_id=%s kind=%s status=%s bytes=%s method=%s",
-            media.generation_id,
-            media.owner_id,
-            media.content_type,
-            int(plan.status),
-            0 if method == "HEAD" else planned,
-            method,
+        log_event(
+            logger,
+            "media",
+            generation_id=media.generation_id,
+            user_id=media.owner_id,
+            content_type=media.content_type,
+            method=method,
+            status=int(plan.status),
+            bytes=0 if method == "HEAD" else planned,
+            range=headers.get("range"),
         )
         return build_response(
             plan,
@@ -125,11 +128,14 @@ class MediaDelivery:
         raise NotFound(media.not_found)
 
     def _accel_response(self, media: MediaFile) -> Response[Any]:
-        logger.info(
-            "media generation_id=%s user_id=%s kind=%s status=accel",
-            media.generation_id,
-            media.owner_id,
-            media.content_type,
+        log_event(
+            logger,
+            "media",
+            generation_id=media.generation_id,
+            user_id=media.owner_id,
+            content_type=media.content_type,
+            status="accel",
+            range=None,
         )
         return Response(
             content=b"",

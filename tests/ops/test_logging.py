@@ -1,0 +1,80 @@
+"""The service's logs as an operator reads them: JSON lines, one event each, with request ids,
+the spec's fields, and never a password, a token or a stored path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from reelvault.settings import Settings
+from tests.support.factories import PASSWORD
+from tests.support.servers import ROOT, free_port, migrate, settings_env
+
+
+def test_json_logs_carry_request_ids_and_the_spec_fields(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path).resolved()
+    migrate(settings)
+    port = free_port()
+    env = {
+        **os.environ,
+        **settings_env(settings),
+        "REELVAULT_LOG_JSON": "true",
+        "LITESTAR_APP": "reelvault.app:create_app",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "litestar", "run", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/health/live")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        with httpx.Client(base_url=base) as client:
+            email = "logger@example.com"
+            client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+            token = client.post(
+                "/api/auth/login", json={"email": email, "password": PASSWORD}
+            ).json()["access_token"]
+            search = client.get("/api/generations", params={"q": "neon 50%"})
+            missing = client.get("/api/video/7d1c3a52-3a32-4e4a-9a43-6a9f3f1d2b11")
+            wrong = client.post("/api/auth/login", json={"email": email, "password": "wrong-pass"})
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert events, output
+    assert all({"ts", "level", "logger", "request_id", "message"} <= set(e) for e in events)
+    searches = [e for e in events if e.get("event") == "search"]
+    assert len(searches) == 1
+    assert searches[0]["term"] == "neon 50%"
+    assert searches[0]["results"] == 0
+    assert isinstance(searches[0]["elapsed_ms"], float)
+    assert searches[0]["request_id"] == search.headers["x-request-id"]
+    listing = next(e for e in events if e.get("event") == "listing")
+    assert {"user_id", "limit", "offset", "status", "results", "total"} <= set(listing)
+    error_lines = [e for e in events if e["request_id"] == missing.headers["x-request-id"]]
+    assert any(e["logger"] == "reelvault.errors" and "404" in e["message"] for e in error_lines)
+    assert any(
+        e["request_id"] == wrong.headers["x-request-id"] and "401" in e["message"] for e in events
+    )
+    text = "\n".join(line for line in output.splitlines())
+    assert PASSWORD not in text
+    assert "wrong-pass" not in text
+    assert token not in text

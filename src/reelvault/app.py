@@ -29,6 +29,7 @@ from reelvault.observability import (
     install_request_context,
     logging_config,
 )
+from reelvault.openapi import document_errors
 from reelvault.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         async with db_config.get_session() as session:
             await recover_interrupted_operations(session, store)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
         on_startup=[recover_on_startup],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         logging_config=logging_config(settings.log_level, as_json=settings.log_json),
         debug=settings.debug,
     )
+    document_errors(app.openapi_schema)
+    return app
 
 
 def _web_handlers() -> list[object]:

@@ -88,3 +88,26 @@ async def test_metrics_are_refused_outside_the_local_network(deployment: Deploym
         transport=httpx.AsyncHTTPTransport(local_address="127.0.0.1"), base_url=deployment.base_url
     ) as client:
         assert (await client.get("/metrics")).status_code == 200
+
+
+async def test_openapi_documents_the_contracts_error_codes(deployment: Deployment) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        document = (await client.get("/schema/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    paths = document["paths"]
+
+    def codes(method: str, path: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    assert {"200", "401", "422"} <= codes("get", "/api/generations")
+    assert "400" not in codes("get", "/api/generations")  # validation is 422 here
+    assert {"201", "400", "401", "413", "415", "422"} <= codes("post", "/api/generations")
+    assert {"200", "401", "403", "404", "500"} <= codes(
+        "delete", "/api/generations/{generation_id}"
+    )
+    assert {"200", "206", "304", "400", "404", "416"} <= codes("get", "/api/video/{generation_id}")
+    assert "head" in paths["/api/video/{generation_id}"]
+    assert {"201", "409", "422"} <= codes("post", "/api/auth/register")
+    assert {"200", "503"} <= codes("get", "/health/ready")
+    upload = paths["/api/generations"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert set(upload["schema"]["required"]) == {"prompt", "file"}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Render nginx.conf for one deployment: substitute exactly the ${REELVAULT_*} placeholders it
+# holds, and no other `$` (Nginx's own variables stay as they are). The container and the tests
+# (tests/deploy/) both render with this script.
+#
+#   render-nginx.sh [nginx.conf] > /etc/nginx/nginx.conf
+#
+# Every variable has the container's default; REELVAULT_MAX_UPLOAD_BYTES is the app's own
+# setting, from which the request-body limit is derived.
+set -eu
+
+template=${1:-$(dirname "$0")/../nginx.conf}
+
+: "${REELVAULT_NGINX_LISTEN:=8080}"
+: "${REELVAULT_UPSTREAM:=app:8000}"
+: "${REELVAULT_WEB_ROOT:=/srv/reelvault/web}"
+: "${REELVAULT_MEDIA_DIR:=/data/media}"
+: "${REELVAULT_ACCEL_PREFIX:=/_protected_media/}"
+: "${REELVAULT_MAX_UPLOAD_BYTES:=2147483648}"
+: "${REELVAULT_NGINX_RUN_DIR:=/var/cache/nginx}"
+: "${REELVAULT_NGINX_LOG_DIR:=/var/log/nginx}"
+
+# The app limits the file; the multipart body around it also carries the prompt and the part
+# headers (the app accepts at most 8 parts of 64 KiB of fields): 1 MiB covers that envelope.
+REELVAULT_NGINX_BODY_LIMIT=$((REELVAULT_MAX_UPLOAD_BYTES + 1048576))
+REELVAULT_MEDIA_DIR=${REELVAULT_MEDIA_DIR%/}
+
+export REELVAULT_NGINX_LISTEN REELVAULT_UPSTREAM REELVAULT_WEB_ROOT REELVAULT_MEDIA_DIR \
+    REELVAULT_ACCEL_PREFIX REELVAULT_NGINX_BODY_LIMIT REELVAULT_NGINX_RUN_DIR \
+    REELVAULT_NGINX_LOG_DIR
+
+exec envsubst '${REELVAULT_NGINX_LISTEN} ${REELVAULT_UPSTREAM} ${REELVAULT_WEB_ROOT}
+${REELVAULT_MEDIA_DIR} ${REELVAULT_ACCEL_PREFIX} ${REELVAULT_NGINX_BODY_LIMIT}
+${REELVAULT_NGINX_RUN_DIR} ${REELVAULT_NGINX_LOG_DIR}' < "$template"

@@ -233,3 +233,20 @@ async def test_a_crash_during_an_import_is_settled_at_restart(
         assert listing["total"] == 1
         item = listing["generations"][0]
         assert new_files == {f"videos/{item['id']}.mp4", f"thumbnails/{item['id']}.jpg"}
+
+
+async def test_concurrent_deletes_of_one_video_delete_it_once(
+    deployment: Deployment, account: Account
+) -> None:
+    import asyncio
+
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    answers = await asyncio.gather(
+        *(account.client.delete(f"/api/generations/{item['id']}") for _ in range(4))
+    )
+    codes = sorted(answer.status_code for answer in answers)
+    assert codes.count(200) == 1, codes
+    assert set(codes) <= {200, 404}, codes
+    assert not video.exists() and not thumbnail.exists()
+    assert trash_is_empty(deployment)

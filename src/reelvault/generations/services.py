@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
 from advanced_alchemy.filters import (
     CollectionFilter,
     LimitOffset,
@@ -251,6 +252,11 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 raise
             try:
                 await self.delete(generation_id, auto_commit=True)
+            except RepositoryNotFoundError:
+                # A concurrent delete of the same video won the race: it owns the files now.
+                await self.repository.session.rollback()
+                await to_thread.run_sync(files.restore_from_trash, store, op, moved)
+                raise NotFound("Video not found") from None
             except BaseException:
                 await self.repository.session.rollback()
                 await to_thread.run_sync(files.restore_from_trash, store, op, moved)

@@ -2,8 +2,8 @@
 // <dialog>. The rest of the page is inert while it is open, Tab and Shift+Tab cycle inside it,
 // Escape cancels, and focus goes back to where it was when the dialog closes.
 //
-// Attributes: confirm-label (default "Confirm"), cancel-label (default "Cancel").
-// Content: the question, as the element's text (slotted).
+// Attributes: message (the question), confirm-label (default "Confirm"), cancel-label
+// (default "Cancel").
 // Properties: open (boolean; true shows the dialog, false closes it).
 // Events: confirm, cancel.
 
@@ -36,6 +36,7 @@ function deepActiveElement() {
 }
 
 class ConfirmDialog extends HTMLElement {
+  static observedAttributes = ["message", "confirm-label", "cancel-label"];
   #connection = null;
   #returnFocus = null;
 
@@ -67,7 +68,7 @@ class ConfirmDialog extends HTMLElement {
         this.shadowRoot,
         html`<dialog aria-labelledby="question">
           <form method="dialog">
-            <p id="question"><slot></slot></p>
+            <p id="question"></p>
             <div class="actions">
               <button class="button" id="cancel" value="cancel"></button>
               <button class="button danger" id="confirm" value="confirm"></button>
@@ -77,8 +78,7 @@ class ConfirmDialog extends HTMLElement {
       );
     }
     const root = this.shadowRoot;
-    root.getElementById("cancel").textContent = this.getAttribute("cancel-label") ?? "Cancel";
-    root.getElementById("confirm").textContent = this.getAttribute("confirm-label") ?? "Confirm";
+    this.#update();
     this.#connection = new AbortController();
     const { signal } = this.#connection;
     const dialog = root.querySelector("dialog");
@@ -89,6 +89,18 @@ class ConfirmDialog extends HTMLElement {
   disconnectedCallback() {
     this.#connection?.abort();
     this.shadowRoot.querySelector("dialog")?.close();
+  }
+
+  attributeChangedCallback() {
+    this.#update();
+  }
+
+  #update() {
+    const root = this.shadowRoot;
+    if (!root.firstChild) return;
+    root.getElementById("question").textContent = this.getAttribute("message") ?? "";
+    root.getElementById("cancel").textContent = this.getAttribute("cancel-label") ?? "Cancel";
+    root.getElementById("confirm").textContent = this.getAttribute("confirm-label") ?? "Confirm";
   }
 
   #trapTab(event) {

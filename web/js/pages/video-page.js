@@ -117,7 +117,7 @@ class VideoPage extends HTMLElement {
           </article>
           <confirm-dialog confirm-label="Delete" cancel-label="Cancel"></confirm-dialog>`,
       );
-      this.shadowRoot.querySelector("confirm-dialog").textContent = DELETE_QUESTION;
+      this.shadowRoot.querySelector("confirm-dialog").setAttribute("message", DELETE_QUESTION);
     }
     this.shadowRoot.querySelector(".back").href = this.backUrl;
     this.#connection = new AbortController();

@@ -59,10 +59,6 @@ class ErrorPanel extends HTMLElement {
     this.#connection?.abort();
   }
 
-  focusRetry() {
-    this.shadowRoot.getElementById("retry")?.focus();
-  }
-
   #update() {
     const text = this.shadowRoot.getElementById("text");
     if (!text) return;

@@ -7,6 +7,7 @@
 
 import { formatCost, formatDate, formatDuration } from "../lib/format.js";
 import { css, html, render } from "../lib/html.js";
+import { ICONS } from "../lib/icons.js";
 import { base } from "../lib/styles.js";
 import "./status-badge.js";
 
@@ -44,7 +45,7 @@ const styles = css`
     text-align: center;
     padding: var(--space-4);
   }
-  .placeholder .icon { font-size: 2rem; line-height: 1; opacity: 0.8; }
+  .placeholder .icon { display: grid; opacity: 0.85; }
   status-badge { position: absolute; top: var(--space-2); left: var(--space-2); }
   .duration {
     position: absolute; right: var(--space-2); bottom: var(--space-2);
@@ -93,10 +94,10 @@ const styles = css`
 `;
 
 const PLACEHOLDERS = {
-  pending: ["⏳", "Waiting to start"],
-  processing: ["⚙", "Being generated"],
-  failed: ["⚠", "Generation failed"],
-  completed: ["🎞", "No preview"],
+  pending: [ICONS.pending, "Waiting to start"],
+  processing: [ICONS.processing, "Being generated"],
+  failed: [ICONS.failed, "Generation failed"],
+  completed: [ICONS.film, "No preview"],
 };
 
 class VideoCard extends HTMLElement {
@@ -136,7 +137,7 @@ class VideoCard extends HTMLElement {
               <progress max="100"></progress><span></span>
             </div>
             <p class="problem" hidden></p>
-            <p class="meta"><span class="cost"></span><time></time></p>
+            <p class="meta"><span><span class="visually-hidden">Cost: </span><span class="cost"></span></span><time></time></p>
           </div>
         </article>`,
       );
@@ -186,8 +187,12 @@ class VideoCard extends HTMLElement {
     const placeholder = root.querySelector(".placeholder");
     placeholder.hidden = showImage;
     const [icon, note] = PLACEHOLDERS[item.status] ?? PLACEHOLDERS.completed;
-    placeholder.querySelector(".icon").textContent = icon;
-    placeholder.querySelector(".note").textContent = missing ? "File not found" : note;
+    const iconSlot = placeholder.querySelector(".icon");
+    if (iconSlot.dataset.icon !== item.status) {
+      render(iconSlot, icon);
+      iconSlot.dataset.icon = item.status;
+    }
+    placeholder.querySelector(".note").textContent = note;
 
     const duration = root.querySelector(".duration");
     duration.hidden = !(item.status === "completed" && item.duration > 0);

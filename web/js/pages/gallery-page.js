@@ -351,9 +351,14 @@ class GalleryPage extends HTMLElement {
       form.reset();
       this.#toggleImport(false);
       this.shadowRoot.getElementById("import-toggle").focus();
-      emit(this, "announce", { message: `Video imported: ${item.prompt}`, tone: "success" });
-      if (this.#query.status || this.#query.q) emit(this, "navigate", { url: "/gallery" });
-      else this.#loadFirstPage();
+      const message = `Video imported: ${item.prompt}`;
+      if (this.#query.status || this.#query.q) {
+        // Clear the filters, or the new video might not be among the results.
+        emit(this, "navigate", { url: "/gallery", message });
+      } else {
+        emit(this, "announce", { message, tone: "success" });
+        this.#loadFirstPage();
+      }
     } catch (error) {
       form.progress = null;
       if (api.isAbort(error)) {

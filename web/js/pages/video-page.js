@@ -9,6 +9,7 @@ import * as api from "../lib/api.js";
 import { emit } from "../lib/events.js";
 import { formatBytes, formatCost, formatDate, formatDimensions, formatDuration } from "../lib/format.js";
 import { css, html, render } from "../lib/html.js";
+import { ICONS } from "../lib/icons.js";
 import { deleteErrorMessage, loadErrorMessage } from "../lib/messages.js";
 import { base } from "../lib/styles.js";
 import "../components/confirm-dialog.js";
@@ -39,7 +40,7 @@ const styles = css`
     color: #dfe3ea;
     text-align: center;
   }
-  .placeholder .icon { font-size: 2.5rem; line-height: 1; }
+  .placeholder .icon { display: grid; }
   .placeholder progress { width: min(20rem, 80%); }
   .info {
     display: grid; gap: var(--space-4);
@@ -197,12 +198,12 @@ class VideoPage extends HTMLElement {
     bar.hidden = !(item.status === "pending" || item.status === "processing");
     bar.value = item.progress ?? 0;
     const [icon, text] = {
-      pending: ["⏳", `Waiting to start${item.progress ? ` (${item.progress}%)` : ""}.`],
-      processing: ["⚙", `Being generated: ${item.progress ?? 0}% done.`],
-      failed: ["⚠", "This generation failed, so there is no video to play."],
-      completed: ["🎞", "File not found: the video file is missing from the library."],
-    }[item.status] ?? ["🎞", ""];
-    placeholder.querySelector(".icon").textContent = icon;
+      pending: [ICONS.pending, `Waiting to start${item.progress ? ` (${item.progress}%)` : ""}.`],
+      processing: [ICONS.processing, `Being generated: ${item.progress ?? 0}% done.`],
+      failed: [ICONS.failed, "This generation failed, so there is no video to play."],
+      completed: [ICONS.film, "File not found: the video file is missing from the library."],
+    }[item.status] ?? [ICONS.film, ""];
+    render(placeholder.querySelector(".icon"), icon);
     placeholder.querySelector(".placeholder-text").textContent = text;
 
     root.querySelector("status-badge").setAttribute("status", item.status);

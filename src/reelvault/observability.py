@@ -65,8 +65,21 @@ SEARCH_SECONDS = Histogram(
 
 def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **fields: Any) -> None:
     """One event, readable as text (`event k=v ...`) and as JSON keys."""
-    text = " ".join(f"{key}={value}" for key, value in fields.items())
+    text = " ".join(f"{key}={_text_value(value)}" for key, value in fields.items())
     logger.log(level, "%s %s", event, text, extra={"fields": {"event": event, **fields}})
+
+
+def _text_value(value: object) -> str:
+    text = str(value)
+    # Quoted where a client-chosen value (a search term, a Range header) could blur the k=v line.
+    return json.dumps(text) if (not text or any(c.isspace() or c in '="' for c in text)) else text
+
+
+def clip(value: str | None, limit: int = 200) -> str | None:
+    """Bound what a client can write into one log line."""
+    if value is None or len(value) <= limit:
+        return value
+    return value[:limit] + f"...(+{len(value) - limit} chars)"
 
 
 class RequestIdFilter(logging.Filter):

@@ -413,14 +413,6 @@ async def keep_thread_pool_busy(seconds: float) -> None:
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug in src/reelvault/media/streaming.py (iter_file_range, iter_multipart): the file "
-        "is closed by aiofiles in a worker thread, and that close is cancelled with the "
-        "stream when the client disconnects before a worker picks it up"
-    ),
-)
 @pytest.mark.usefixtures("without_gc")
 async def test_a_client_leaving_right_after_the_last_byte_under_load_leaves_no_open_file(
     big_video: BigVideo,

@@ -38,7 +38,7 @@ from reelvault.media.errors import NotAVideoError
 from reelvault.media.ingest import prepare_video
 from reelvault.media.storage import MediaStore
 from reelvault.media.upload import multipart_boundary, receive_upload
-from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, log_event
+from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, clip, log_event
 
 PROMPT_MAX = 2000
 
@@ -103,7 +103,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 logger,
                 "search",
                 user_id=owner_id,
-                term=query.q,
+                term=clip(query.q),
                 results=len(items),
                 total=total,
                 elapsed_ms=round(elapsed * 1000, 2),

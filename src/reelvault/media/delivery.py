@@ -19,7 +19,7 @@ from reelvault.errors import NotFound
 from reelvault.media.ranges import RequestHeaders, make_etag, plan_response
 from reelvault.media.storage import MediaStore, OutsideMediaDirectory
 from reelvault.media.streaming import build_response
-from reelvault.observability import log_event
+from reelvault.observability import clip, log_event
 
 logger = logging.getLogger("reelvault.media")
 
@@ -95,7 +95,7 @@ class MediaDelivery:
             method=method,
             status=int(plan.status),
             bytes=0 if method == "HEAD" else planned,
-            range=headers.get("range"),
+            range=clip(headers.get("range")),
         )
         return build_response(
             plan,

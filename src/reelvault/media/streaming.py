@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
 import aiofiles
+import anyio
 from aiofiles.threadpool.binary import AsyncBufferedReader
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
@@ -55,6 +56,18 @@ async def _read_span(
         yield chunk
 
 
+@asynccontextmanager
+async def _opened(path: StrPath) -> AsyncIterator[AsyncBufferedReader]:
+    handle = await aiofiles.open(path, "rb")
+    try:
+        yield handle
+    finally:
+        # Shielded: when the client leaves, Litestar cancels the stream, and an unshielded close
+        # (queued in a worker thread) would be cancelled with it, leaving the file open for GC.
+        with anyio.CancelScope(shield=True):
+            await handle.close()
+
+
 async def iter_file_range(
     path: StrPath, start: int, end: int, chunk_size: int = DEFAULT_CHUNK_SIZE
 ) -> AsyncGenerator[bytes, None]:
@@ -62,7 +75,7 @@ async def iter_file_range(
     if not 0 <= start <= end or chunk_size < 1:
         raise ValueError(f"invalid span {start}-{end} or chunk size {chunk_size}")
     async with (
-        aiofiles.open(path, "rb") as handle,
+        _opened(path) as handle,
         aclosing(_read_span(handle, start, end, chunk_size)) as chunks,
     ):
         async for chunk in chunks:
@@ -110,7 +123,7 @@ async def iter_multipart(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> AsyncGenerator[bytes, None]:
     """Yield a `multipart/byteranges` body (RFC 9110 section 14.6), reading one open file."""
-    async with aiofiles.open(path, "rb") as handle:
+    async with _opened(path) as handle:
         for byte_range in ranges:
             yield _part_head(byte_range, size=size, content_type=content_type, boundary=boundary)
             async with aclosing(

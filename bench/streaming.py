@@ -1,0 +1,1280 @@
+"""How does our hand-written range streaming compare with its peers on the same video file?
+
+One run measures, one server at a time, on the same file:
+
+- reelvault: the real app in direct mode (`REELVAULT_MEDIA_DELIVERY=direct`, our range engine
+  in `media/ranges.py` + `media/streaming.py`), in its own uvicorn process started from a small
+  settings env, on a SQLite database built by the real migrations. A user registers and logs in
+  through the API and imports a real ~--size-mb H.264 video (720p film grain rendered with
+  PyAV); every request carries the Bearer token, so each one pays for the JWT check, the user
+  and generation lookups, the stat and the plan, as in production (INFO logging included).
+- nginx: the same file served statically by Debian's nginx (`sendfile on`, one worker process,
+  a temporary nginx.conf written here, on a free port). `tcp_nopush` stays at nginx's default,
+  off: with it on (as in our nginx.conf; --nginx-tcp-nopush) 64 KiB ranges stall for the 40 ms
+  of a delayed ACK on loopback, which would measure TCP_CORK rather than nginx.
+- Starlette: `FileResponse` in a ten-line app (bench/streaming_peers.py) served by uvicorn in
+  its own process, when Starlette is installed (`pip install -e '.[bench]'`).
+- Litestar `File`: the framework's own file response, also in its own uvicorn process. It has
+  no Range support: its range rows answer 200 with the whole file, and the table says so with
+  the ratio of bytes sent to bytes asked instead of pretending they are comparable.
+
+Every server runs as one process (uvicorn: one worker, uvloop and httptools; nginx: one
+worker), so the rows compare what a single core's worth of server does. Workloads, each one row
+per server: whole-file GETs, random 64 KiB ranges, random 4 MiB ranges, Safari's `bytes=0-1`
+probe, and three 64 KiB ranges in one request (multipart/byteranges).
+
+Each row has two phases of --seconds each with --concurrency keep-alive connections:
+
+1. The verified phase: an asyncio client here (uvloop, a BufferedProtocol that receives
+   straight into its buffers) checks every response: status, Content-Range, Content-Length,
+   the bytes received (a server that sends more than it announced is caught on the next
+   request of the connection), multipart part headers, and a sample of bytes per response
+   (or per part) against the file. Its req/s, MiB/s, p50 and p99 are the "req/s" columns.
+2. The wrk phase: wrk (C, epoll) drives the same random requests from a Lua script. It is a
+   better load generator than Python on this 2-core machine, where the client shares the
+   cores with the server, so its columns are the throughput to quote. wrk does not see bodies
+   (a Lua `response()` hook would make it buffer them), so its answers are checked by status
+   class and by the bytes it read per response against what the verified phase received. One
+   caveat: wrk reads 8 KiB per read(2), which caps it on whole-file GETs, where the verified
+   client (1 MiB reads) can go faster. Without wrk (`apt-get install wrk`) or with --quick,
+   the wrk columns are left out and the reason printed.
+
+During each row the server's process tree is sampled with psutil every 50 ms for peak RSS, and
+its CPU seconds (user + system, all threads) are read at the start and end of the row. The run
+exits 1 if any response failed a check, after printing the table.
+
+    .venv/bin/python bench/streaming.py
+    .venv/bin/python bench/streaming.py --size-mb 200 --concurrency 16 --seconds 10
+    .venv/bin/python bench/streaming.py --quick       # tiny: the CI smoke test runs this
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.util
+import math
+import mmap
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import cast
+
+import av
+import httpx
+import psutil
+
+from reelvault.media.storage import MediaStore
+from reelvault.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTED = time.perf_counter()
+KiB = 1024
+MiB = 1024 * KiB
+PASSWORD = "bench streaming password"
+PEER_FILE_ENV = "BENCH_STREAMING_FILE"  # bench/streaming_peers.py reads the file from here
+PEER_ROUTE = "/video.mp4"
+SERVERS = ("nginx", "reelvault", "starlette", "litestar")
+SAMPLE = 64  # bytes per sampled window
+KEEP_LIMIT = 8 * MiB + 64 * KiB  # bodies up to this size are kept whole for checking
+SCRATCH = 1 * MiB  # receive buffer for bodies that are streamed through, not kept
+HEAD_LIMIT = 64 * KiB
+REQUEST_TIMEOUT = 60.0
+SAMPLE_INTERVAL = 0.05
+
+
+def log(message: str) -> None:
+    print(f"[{time.perf_counter() - STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def mib(value: float) -> str:
+    return f"{value / MiB:,.1f}"
+
+
+# --- the video ------------------------------------------------------------------------------
+def render_video(path: Path, size: int) -> tuple[int, int, float]:
+    """A real H.264 MP4 (faststart, 720p, 24 fps) of at least `size` bytes of coded video.
+
+    Film grain, as random luma and chroma of small amplitude: it keeps the bitrate high (about
+    40 Mbit/s), so the file reaches its size in seconds of encoding rather than minutes.
+    """
+    width, height, fps = 1280, 720, 24
+    grain = bytes(116 + value % 24 for value in range(256))
+    rng = random.Random(20261125)
+    encoder = "libx264" if "libx264" in av.codecs_available else "h264"
+    written = frames = 0
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream(encoder, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = 2 * fps
+        if encoder == "libx264":
+            stream.options = {"preset": "ultrafast", "crf": "23"}
+        while written < size:
+            frame = av.VideoFrame(width, height, "yuv420p")
+            frame.pts = frames
+            frame.time_base = Fraction(1, fps)
+            for plane in frame.planes:
+                plane.update(rng.randbytes(plane.buffer_size).translate(grain))
+            for packet in stream.encode(frame):
+                written += packet.size
+                container.mux(packet)
+            frames += 1
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return width, height, frames / fps
+
+
+# --- the servers ----------------------------------------------------------------------------
+def app_env(data_dir: Path) -> dict[str, str]:
+    """The small settings env the app starts from; nothing of the caller's REELVAULT_* leaks in."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("REELVAULT_")}
+    env.update(
+        {
+            "REELVAULT_DATA_DIR": str(data_dir),
+            "REELVAULT_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'reelvault.db'}",
+            "REELVAULT_SECRET_KEY": secrets.token_urlsafe(48),
+            "REELVAULT_MEDIA_DELIVERY": "direct",
+            "LITESTAR_APP": "reelvault.app:create_app",
+        }
+    )
+    return env
+
+
+@contextlib.contextmanager
+def migration(env: dict[str, str]) -> Iterator[None]:
+    """The real migrations, applied as an operator applies them, while the block runs."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "litestar", "database", "upgrade", "--no-prompt"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield
+    finally:
+        output, _ = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"migration failed:\n{output.decode(errors='replace')}")
+
+
+@dataclass
+class Running:
+    base_url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    tree: list[psutil.Process] = field(default_factory=list)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(running: Running, url: str, headers: dict[str, str], log_path: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if running.process.poll() is not None or time.monotonic() > deadline:
+            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
+            raise SystemExit(f"{url} did not come up:\n{tail}")
+        # A streamed GET closed unread: Litestar's File would otherwise send the whole file.
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream("GET", url, headers={**headers, "Range": "bytes=0-1"}, timeout=5) as r,
+        ):
+            if r.status_code in (200, 206):
+                break
+        time.sleep(0.1)
+    parent = psutil.Process(running.process.pid)
+    running.tree = [parent, *parent.children(recursive=True)]
+
+
+@contextlib.contextmanager
+def uvicorn_server(
+    target: str, env: dict[str, str], log_path: Path, ready: tuple[str, dict[str, str]] | None
+) -> Iterator[Running]:
+    """An ASGI app in its own uvicorn process (one worker), so it shares no GIL with us."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    with log_path.open("ab") as server_log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT
+        )
+        try:
+            running = Running(f"http://127.0.0.1:{port}", port, process)
+            path, headers = ready or ("/health/ready", {})
+            _wait_ready(running, running.base_url + path, headers, log_path)
+            yield running
+        finally:
+            _stop(process)
+
+
+NGINX_CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+{user}pid {run}/nginx.pid;
+error_log {run}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    types {{ video/mp4 mp4; }}
+    default_type application/octet-stream;
+    access_log off;
+    client_body_temp_path {run}/client_body;
+    proxy_temp_path {run}/proxy;
+    fastcgi_temp_path {run}/fastcgi;
+    uwsgi_temp_path {run}/uwsgi;
+    scgi_temp_path {run}/scgi;
+    sendfile on;
+    tcp_nopush {nopush};
+    keepalive_timeout 65s;
+    keepalive_requests 1000000;  # uvicorn has no such limit: no reconnects mid-row
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+}}
+"""
+
+
+def nginx_binary() -> str | None:
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+
+
+@contextlib.contextmanager
+def nginx_server(binary: str, file: Path, run_dir: Path, nopush: bool) -> Iterator[Running]:
+    run_dir.mkdir()
+    port = free_port()
+    # As root, nginx's workers would drop to `nobody`, who cannot enter our 0700 temp dirs.
+    user = f"user {psutil.Process().username()};\n" if os.geteuid() == 0 else ""
+    conf = run_dir / "nginx.conf"
+    conf.write_text(
+        NGINX_CONF.format(
+            user=user, run=run_dir, port=port, root=file.parent, nopush="on" if nopush else "off"
+        )
+    )
+    log_path = run_dir / "error.log"
+    command = [binary, "-p", str(run_dir), "-c", str(conf), "-e", str(log_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        running = Running(f"http://127.0.0.1:{port}", port, process)
+        _wait_ready(running, f"{running.base_url}/{file.name}", {}, log_path)
+        yield running
+    finally:
+        _stop(process)
+
+
+# --- the workloads ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ask:
+    range: str | None  # the Range header, None for a whole-file GET
+    spans: tuple[tuple[int, int], ...]  # inclusive (start, end) byte ranges asked for
+
+    def asked_bytes(self, size: int) -> int:
+        return sum(end - start + 1 for start, end in self.spans) if self.spans else size
+
+
+@dataclass(frozen=True)
+class Workload:
+    title: str
+    parts: int  # 0: the whole file; 1: one range; more: that many ranges in one request
+    span: int = 0  # bytes per range
+    fixed: str | None = None  # a fixed Range header instead of random ranges
+
+    def ask(self, rng: random.Random, size: int) -> Ask:
+        """Random ranges, drawn as wrk's Lua script draws them (LUA_SCRIPT below)."""
+        if self.fixed is not None:
+            first, _, last = self.fixed.removeprefix("bytes=").partition("-")
+            return Ask(self.fixed, ((int(first), int(last)),))
+        if self.parts == 0:
+            return Ask(None, ())
+        # Range i starts in the i-th slice and ends 2+ bytes before the next slice begins:
+        # ranges never overlap nor touch, so no server may merge them.
+        slice_size = size // self.parts
+        spans = []
+        for index in range(self.parts):
+            low, high = index * slice_size, (index + 1) * slice_size - 1
+            if self.parts == 1:
+                high = size
+            start = rng.randint(low, high - self.span)
+            spans.append((start, start + self.span - 1))
+        value = ",".join(f"{start}-{end}" for start, end in spans)
+        return Ask(f"bytes={value}", tuple(spans))
+
+
+def workloads(size: int) -> tuple[Workload, ...]:
+    big = min(4 * MiB, size // 2)
+    big_title = f"{big // MiB} MiB ranges" if big % MiB == 0 else f"{big // KiB} KiB ranges"
+    return (
+        Workload("whole file", 0),
+        Workload("64 KiB ranges", 1, 64 * KiB),
+        Workload(big_title, 1, big),
+        Workload("bytes=0-1 probe", 1, 2, fixed="bytes=0-1"),
+        Workload("3 x 64 KiB multi", 3, 64 * KiB),
+    )
+
+
+# --- the verified client ---------------------------------------------------------------------
+class ProtocolError(Exception):
+    """The server broke HTTP/1.1 framing: we cannot trust this connection any more."""
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    length: int  # body bytes
+    wire: int  # head + body bytes
+    body: memoryview | None  # the whole body when kept; valid until the next request
+    windows: list[tuple[int, bytearray]]  # sampled (offset, bytes) of a streamed body
+
+
+class Connection(asyncio.BufferedProtocol):
+    """A keep-alive HTTP/1.1 client connection that receives straight into its own buffers."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.transport: asyncio.Transport | None = None
+        self.scratch = memoryview(bytearray(SCRATCH))
+        self.keep = memoryview(bytearray(0))
+        self.pending: asyncio.Future[Reply] | None = None
+        self.closed = False
+        self.broken: str | None = None  # a framing error seen after its reply was delivered
+        self._reset()
+
+    def _reset(self) -> None:
+        self.head = bytearray()
+        self.in_body = False
+        self.kept = False
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.expected = 0
+        self.received = 0
+        self.head_size = 0
+        self.windows: list[tuple[int, bytearray]] = []
+
+    # asyncio's side
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._fail(ConnectionError(f"connection lost: {exc or 'closed by the server'}"))
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if self.in_body and self.kept:
+            return self.keep[self.received : self.expected]
+        return self.scratch
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.in_body and self.kept:
+            self.received += nbytes
+            if self.received == self.expected:
+                self._finish()
+            return
+        try:
+            self._feed(self.scratch[:nbytes])
+        except ProtocolError as exc:
+            if self.pending is None:
+                self.broken = str(exc)
+            self._fail(exc)
+            self.close()
+
+    # ours
+    async def exchange(self, request: bytes) -> Reply:
+        if self.closed or self.transport is None:
+            raise ConnectionError("connection closed")
+        self.pending = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.pending
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def _fail(self, exc: Exception) -> None:
+        if self.pending is not None and not self.pending.done():
+            self.pending.set_exception(exc)
+        self.pending = None
+
+    def _feed(self, data: memoryview) -> None:
+        if self.pending is None:
+            raise ProtocolError(f"{len(data)} bytes arrived with no request outstanding")
+        if self.in_body:
+            self._body(data)
+            return
+        before = len(self.head)
+        self.head += data[:HEAD_LIMIT]
+        end = self.head.find(b"\r\n\r\n", max(0, before - 3))
+        if end < 0:
+            if len(self.head) >= HEAD_LIMIT:
+                raise ProtocolError("response head longer than 64 KiB")
+            return
+        self.head_size = end + 4
+        self._parse_head(bytes(self.head[:end]))
+        rest = data[self.head_size - before :]
+        self.head = bytearray()
+        self.in_body = True
+        if self.expected == 0:
+            self._finish()
+            if len(rest):
+                raise ProtocolError(f"{len(rest)} bytes beyond Content-Length 0")
+        elif len(rest):
+            self._body(rest)
+
+    def _parse_head(self, head: bytes) -> None:
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        version, _, rest = status_line.partition(" ")
+        if version != "HTTP/1.1" or not rest[:3].isdigit():
+            raise ProtocolError(f"bad status line {status_line!r}")
+        self.status = int(rest[:3])
+        headers: dict[str, str] = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            key, value = name.strip().lower(), value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        self.headers = headers
+        if "transfer-encoding" in headers:
+            raise ProtocolError(f"unexpected Transfer-Encoding: {headers['transfer-encoding']}")
+        length = headers.get("content-length", "")
+        if not length.isdigit():
+            raise ProtocolError(f"no usable Content-Length: {length!r}")
+        self.expected = int(length)
+        self.received = 0
+        self.kept = self.expected <= KEEP_LIMIT
+        if self.kept:
+            if len(self.keep) < self.expected:
+                self.keep = memoryview(bytearray(KEEP_LIMIT))
+        else:
+            offsets = {0, self.expected - SAMPLE}
+            offsets.update(self.rng.randrange(self.expected - SAMPLE) for _ in range(2))
+            self.windows = [(offset, bytearray(SAMPLE)) for offset in sorted(offsets)]
+
+    def _body(self, data: memoryview) -> None:
+        room = self.expected - self.received
+        if len(data) > room:
+            raise ProtocolError(f"{len(data) - room} bytes beyond Content-Length {self.expected}")
+        position = self.received
+        if self.kept:
+            self.keep[position : position + len(data)] = data
+        else:
+            for offset, window in self.windows:
+                low, high = max(offset, position), min(offset + SAMPLE, position + len(data))
+                if low < high:
+                    window[low - offset : high - offset] = data[low - position : high - position]
+        self.received += len(data)
+        if self.received == self.expected:
+            self._finish()
+
+    def _finish(self) -> None:
+        reply = Reply(
+            status=self.status,
+            headers=self.headers,
+            length=self.received,
+            wire=self.head_size + self.received,
+            body=self.keep[: self.received] if self.kept else None,
+            windows=self.windows,
+        )
+        pending = self.pending
+        self.pending = None
+        self._reset()
+        if pending is not None and not pending.done():
+            pending.set_result(reply)
+        if reply.headers.get("connection", "").lower() == "close":
+            self.close()
+
+
+OK, IGNORED, BAD = "ok", "ignored", "bad"
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)\Z")
+
+
+class Checker:
+    """Every reply against the file: status, framing, Content-Range and sampled bytes."""
+
+    def __init__(self, data: mmap.mmap, rng: random.Random) -> None:
+        self.data = data
+        self.size = len(data)
+        self.rng = rng
+
+    def verdict(self, reply: Reply, ask: Ask) -> tuple[str, str]:
+        if reply.status == 200:
+            if reply.length != self.size:
+                return BAD, f"200 with {reply.length} bytes, the file has {self.size}"
+            problem = self._samples(reply, 0)
+            if problem:
+                return BAD, problem
+            return (IGNORED if ask.spans else OK), ""
+        if reply.status != 206 or not ask.spans:
+            return BAD, f"status {reply.status} for Range {ask.range}"
+        if len(ask.spans) == 1:
+            return self._single(reply, ask.spans[0])
+        return self._multipart(reply, ask)
+
+    def _single(self, reply: Reply, span: tuple[int, int]) -> tuple[str, str]:
+        start, end = span
+        wanted = f"bytes {start}-{end}/{self.size}"
+        if reply.headers.get("content-range") != wanted:
+            return BAD, f"Content-Range {reply.headers.get('content-range')!r}, want {wanted!r}"
+        if reply.length != end - start + 1:
+            return BAD, f"{reply.length} bytes for {wanted}"
+        problem = self._samples(reply, start)
+        return (BAD, problem) if problem else (OK, "")
+
+    def _samples(self, reply: Reply, file_offset: int) -> str:
+        pieces = reply.windows if reply.body is None else self._windows(reply.body)
+        for offset, piece in pieces:
+            at = file_offset + offset
+            if piece != self.data[at : at + len(piece)]:
+                return f"bytes at {at} differ from the file"
+        return ""
+
+    def _windows(self, body: memoryview) -> list[tuple[int, memoryview]]:
+        width = min(SAMPLE, len(body))
+        last = len(body) - width
+        offsets = {0, last, self.rng.randint(0, last), self.rng.randint(0, last)}
+        return [(offset, body[offset : offset + width]) for offset in sorted(offsets)]
+
+    def _multipart(self, reply: Reply, ask: Ask) -> tuple[str, str]:
+        content_type = reply.headers.get("content-type", "")
+        kind, _, params = content_type.partition(";")
+        boundary = params.strip().removeprefix("boundary=").strip('"')
+        if kind.strip().lower() != "multipart/byteranges" or not boundary:
+            return BAD, f"206 for {len(ask.spans)} ranges with Content-Type {content_type!r}"
+        if "content-range" in reply.headers:
+            return BAD, "a multipart 206 with a top-level Content-Range"
+        if reply.body is None:
+            return BAD, f"a {reply.length}-byte multipart body, larger than we check"
+        body, delimiter = reply.body, b"--" + boundary.encode("latin-1")
+        raw = bytes(body[:HEAD_LIMIT])
+        position = raw.find(delimiter)
+        if position not in (0, 2):  # nginx starts with CRLF, a preamble RFC 2046 allows
+            return BAD, "multipart body does not open with its boundary"
+        got: list[tuple[int, int]] = []
+        while True:
+            position += len(delimiter)
+            if bytes(body[position : position + 2]) == b"--":
+                break
+            if bytes(body[position : position + 2]) != b"\r\n":
+                return BAD, f"no CRLF after the boundary at byte {position}"
+            head_end = bytes(body[position : position + 1024]).find(b"\r\n\r\n")
+            if head_end < 0:
+                return BAD, f"unterminated part head at byte {position}"
+            head = bytes(body[position + 2 : position + head_end]).decode("latin-1")
+            fields = {
+                name.strip().lower(): value.strip()
+                for name, _, value in (line.partition(":") for line in head.split("\r\n"))
+            }
+            match = _CONTENT_RANGE.match(fields.get("content-range", ""))
+            if not match or int(match[3]) != self.size:
+                return BAD, f"part Content-Range {fields.get('content-range')!r}"
+            start, end = int(match[1]), int(match[2])
+            data_start = position + head_end + 4
+            data_end = data_start + end - start + 1
+            part = Reply(206, fields, end - start + 1, 0, body[data_start:data_end], [])
+            if len(part.body or b"") != part.length:
+                return BAD, f"part {start}-{end} cut short"
+            problem = self._samples(part, start)
+            if problem:
+                return BAD, problem
+            got.append((start, end))
+            if bytes(body[data_end : data_end + 2]) != b"\r\n":
+                return BAD, f"no CRLF after part {start}-{end}"
+            position = data_end + 2
+            if bytes(body[position : position + len(delimiter)]) != delimiter:
+                return BAD, f"no boundary after part {start}-{end}"
+        if sorted(got) != sorted(ask.spans):
+            return BAD, f"parts {got} for ranges {list(ask.spans)}"
+        return OK, ""
+
+
+@dataclass
+class PhaseStats:
+    requests: int = 0
+    body_bytes: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    wire_bytes: int = 0
+    wire_min: int = 0
+    wire_max: int = 0
+    asked_bytes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def note(self, reply: Reply | None, verdict: str, why: str, ask: Ask, size: int) -> None:
+        self.verdicts[verdict] += 1
+        if verdict == BAD and len(self.problems) < 5:
+            self.problems.append(why)
+        if reply is None:
+            return
+        self.statuses[reply.status] += 1
+        self.wire_bytes += reply.wire
+        self.wire_min = min(self.wire_min or reply.wire, reply.wire)
+        self.wire_max = max(self.wire_max, reply.wire)
+        self.asked_bytes += ask.asked_bytes(size)
+
+    def percentile(self, pct: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return math.nan
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def request_bytes(port: int, path: str, token: str, ask: Ask) -> bytes:
+    lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", f"Authorization: Bearer {token}"]
+    if ask.range is not None:
+        lines.append(f"Range: {ask.range}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+async def verified_phase(
+    port: int,
+    path: str,
+    token: str,
+    workload: Workload,
+    checker: Checker,
+    concurrency: int,
+    seconds: float,
+    seed: int,
+) -> PhaseStats:
+    """`concurrency` keep-alive connections, one warm-up request each, then `seconds` measured."""
+    loop = asyncio.get_running_loop()
+    stats = PhaseStats()
+    size = checker.size
+
+    async def connect(rng: random.Random) -> Connection:
+        _, connection = await loop.create_connection(lambda: Connection(rng), "127.0.0.1", port)
+        return connection
+
+    async def one(state: dict[str, Connection | None], rng: random.Random, measured: bool) -> None:
+        ask = workload.ask(rng, size)
+        connection = state["connection"]
+        if connection is not None and connection.broken:
+            stats.note(None, BAD, f"after the last reply: {connection.broken}", ask, size)
+            connection.broken = None
+        began = time.perf_counter()
+        try:
+            if connection is None or connection.closed:
+                connection = state["connection"] = await connect(rng)
+                began = time.perf_counter()
+            reply = await asyncio.wait_for(
+                connection.exchange(request_bytes(port, path, token, ask)), REQUEST_TIMEOUT
+            )
+        except (OSError, TimeoutError, ProtocolError) as exc:
+            if connection is not None:
+                connection.close()
+            state["connection"] = None
+            stats.note(None, BAD, f"{type(exc).__name__}: {exc}", ask, size)
+            return
+        took = time.perf_counter() - began
+        verdict, why = checker.verdict(reply, ask)
+        if measured:
+            stats.requests += 1
+            stats.body_bytes += reply.length
+            stats.latencies.append(took)
+            stats.note(reply, verdict, why, ask, size)
+        elif verdict == BAD:
+            stats.note(reply, verdict, f"(warm-up) {why}", ask, size)
+
+    states = [{"connection": None} for _ in range(concurrency)]
+    rngs = [random.Random(seed * 1000 + index) for index in range(concurrency)]
+    await asyncio.gather(*(one(s, r, False) for s, r in zip(states, rngs, strict=True)))
+    began = time.perf_counter()
+    deadline = began + seconds
+
+    async def worker(state: dict[str, Connection | None], rng: random.Random) -> None:
+        while True:
+            await one(state, rng, True)
+            if time.perf_counter() >= deadline:
+                break
+
+    await asyncio.gather(*(worker(s, r) for s, r in zip(states, rngs, strict=True)))
+    stats.seconds = time.perf_counter() - began
+    for state in states:
+        if state["connection"] is not None:
+            state["connection"].close()
+    return stats
+
+
+# --- wrk -------------------------------------------------------------------------------------
+LUA_SCRIPT = """\
+-- Written by bench/streaming.py: the workload's random requests, drawn as Workload.ask draws.
+local size = tonumber(os.getenv("BENCH_SIZE"))
+local parts = tonumber(os.getenv("BENCH_PARTS"))
+local span = tonumber(os.getenv("BENCH_SPAN"))
+local fixed = os.getenv("BENCH_RANGE") or ""
+local path = os.getenv("BENCH_PATH")
+local authorization = "Bearer " .. os.getenv("BENCH_TOKEN")
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+
+function init(args)
+  math.randomseed(7919 * seed)
+end
+
+local function spec(low, high)
+  local start = math.random(low, high - span)
+  return start .. "-" .. (start + span - 1)
+end
+
+function request()
+  local headers = {Authorization = authorization}
+  if fixed ~= "" then
+    headers["Range"] = fixed
+  elseif parts == 1 then
+    headers["Range"] = "bytes=" .. spec(0, size)
+  elseif parts > 1 then
+    local slice = math.floor(size / parts)
+    local specs = {}
+    for i = 0, parts - 1 do
+      specs[#specs + 1] = spec(i * slice, (i + 1) * slice - 1)
+    end
+    headers["Range"] = "bytes=" .. table.concat(specs, ",")
+  end
+  return wrk.format("GET", path, headers)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("BENCH-RESULT %d %d %d %d %d %d %d %d %.0f %.0f\\n",
+    summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write,
+    e.status, e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    bytes: int
+    errors: dict[str, int]
+    p50: float  # seconds
+    p99: float
+    problems: list[str] = field(default_factory=list)
+
+
+def wrk_phase(
+    binary: str,
+    script: Path,
+    running: Running,
+    path: str,
+    token: str,
+    workload: Workload,
+    size: int,
+    concurrency: int,
+    seconds: float,
+    verified: PhaseStats,
+) -> WrkResult:
+    env = {
+        **os.environ,
+        "BENCH_SIZE": str(size),
+        "BENCH_PARTS": str(workload.parts),
+        "BENCH_SPAN": str(workload.span),
+        "BENCH_RANGE": workload.fixed or "",
+        "BENCH_PATH": path,
+        "BENCH_TOKEN": token,
+    }
+    command = [
+        binary,
+        "-t",
+        str(min(2, concurrency)),
+        "-c",
+        str(concurrency),
+        "-d",
+        f"{max(1, math.ceil(seconds))}s",
+        "--timeout",
+        f"{int(REQUEST_TIMEOUT)}s",
+        "-s",
+        str(script),
+        running.base_url + path,
+    ]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=seconds + 3 * REQUEST_TIMEOUT
+    )
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH-RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise SystemExit(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    values = [int(v) for v in line.split()[1:]]
+    duration, requests, read, connect, read_errors, write, status, timeout, p50, p99 = values
+    errors = {
+        "connect": connect,
+        "read": read_errors,
+        "write": write,
+        "non-2xx/3xx": status,
+        "timeout": timeout,
+    }
+    result = WrkResult(requests, duration / 1e6, read, errors, p50 / 1e6, p99 / 1e6)
+    result.problems.extend(f"wrk: {count} {kind} errors" for kind, count in errors.items() if count)
+    # What wrk read must be what the verified phase received per response, give or take the
+    # responses still in flight when wrk stopped (one per connection at most).
+    low, high = requests * verified.wire_min, (requests + concurrency) * verified.wire_max
+    if requests == 0 or not low <= read <= high:
+        result.problems.append(
+            f"wrk: {read:,} bytes for {requests:,} responses, want {low:,} to {high:,}"
+        )
+    return result
+
+
+# --- resources -------------------------------------------------------------------------------
+class Sampler(threading.Thread):
+    """Peak RSS of the server's process tree, sampled; CPU seconds read on demand."""
+
+    def __init__(self, tree: Sequence[psutil.Process]) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.tree = list(tree)
+        self.peak = self.row_peak = self.rss()
+        self.halt = threading.Event()
+
+    def rss(self) -> int:
+        total = 0
+        for process in self.tree:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total
+
+    def cpu(self) -> float:
+        total = 0.0
+        for process in self.tree:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def new_row(self) -> None:
+        self.row_peak = self.rss()
+
+    def run(self) -> None:
+        while not self.halt.wait(SAMPLE_INTERVAL):
+            rss = self.rss()
+            self.peak = max(self.peak, rss)
+            self.row_peak = max(self.row_peak, rss)
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join()
+
+
+# --- the run ---------------------------------------------------------------------------------
+@dataclass
+class Row:
+    workload: Workload
+    server: str
+    verified: PhaseStats
+    wrk: WrkResult | None
+    cpu_s: float
+    peak_rss: int
+
+
+@dataclass
+class ServerRun:
+    name: str
+    rows: list[Row]
+    cpu_s: float
+    peak_rss: int
+    idle_rss: int
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    file: Path
+    size: int
+    token: str
+    checker: Checker
+    wrk: str | None
+    script: Path
+    runner: asyncio.Runner
+
+
+def measure_server(ctx: Context, name: str, running: Running, path: str, seed: int) -> ServerRun:
+    sampler = Sampler(running.tree)
+    idle = sampler.peak
+    sampler.start()
+    cpu_began = sampler.cpu()
+    rows: list[Row] = []
+    try:
+        for index, workload in enumerate(workloads(ctx.size)):
+            sampler.new_row()
+            cpu = sampler.cpu()
+            verified = ctx.runner.run(
+                verified_phase(
+                    running.port,
+                    path,
+                    ctx.token,
+                    workload,
+                    ctx.checker,
+                    ctx.args.concurrency,
+                    ctx.args.seconds,
+                    seed * 100 + index,
+                )
+            )
+            wrk = None
+            if ctx.wrk is not None:
+                wrk = wrk_phase(
+                    ctx.wrk,
+                    ctx.script,
+                    running,
+                    path,
+                    ctx.token,
+                    workload,
+                    ctx.size,
+                    ctx.args.concurrency,
+                    ctx.args.seconds,
+                    verified,
+                )
+            rows.append(Row(workload, name, verified, wrk, sampler.cpu() - cpu, sampler.row_peak))
+            rate = verified.requests / verified.seconds if verified.seconds else 0.0
+            log(
+                f"{name}: {workload.title}: {rate:,.0f} req/s verified"
+                + (f", {wrk.requests / wrk.seconds:,.0f} req/s wrk" if wrk else "")
+            )
+    finally:
+        sampler.stop()
+    return ServerRun(name, rows, sampler.cpu() - cpu_began, sampler.peak, idle)
+
+
+def prepare(workdir: Path, size: int) -> tuple[dict[str, str], str, str, Path, str]:
+    """Render the video, migrate, import it as a user through the API.
+
+    Returns the app's env, the token, the video's API path, the stored file and a description.
+    """
+    source = workdir / "upload.mp4"
+    env = app_env(workdir / "reelvault")
+    log(f"migrating a fresh SQLite database, rendering a {mib(size)} MiB H.264 video meanwhile")
+    with migration(env):
+        width, height, duration = render_video(source, size)
+    log("importing the video as a user through the API")
+    email = f"bench-{uuid.uuid4().hex[:8]}@bench.reelvault.example"
+    with (
+        uvicorn_server("reelvault.app:create_app", env, workdir / "import.log", None) as app,
+        httpx.Client(base_url=app.base_url, timeout=600) as client,
+    ):
+        credentials = {"email": email, "password": PASSWORD}
+        client.post("/api/auth/register", json=credentials).raise_for_status()
+        login = client.post("/api/auth/login", json=credentials)
+        login.raise_for_status()
+        token = login.json()["access_token"]
+        with source.open("rb") as handle:
+            imported = client.post(
+                "/api/generations",
+                data={"prompt": "Film grain test reel for the streaming benchmark"},
+                files={"file": ("reel.mp4", handle, "video/mp4")},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        if imported.status_code != 201:
+            raise SystemExit(f"import failed: {imported.status_code} {imported.text}")
+        item = imported.json()
+    source.unlink()
+    store = MediaStore(Settings.from_env(env).media_root)
+    stored = store.resolve(store.video_relpath(uuid.UUID(item["id"])))
+    what = f"{stored.stat().st_size:,} bytes, {width}x{height} H.264, {duration:.1f} s"
+    return env, token, item["video_url"], stored, what
+
+
+def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[str], str, str]:
+    size = args.size_mb * MiB
+    env, token, video_path, stored, what = prepare(workdir, size)
+    size = stored.stat().st_size
+    notes: list[str] = []
+    wanted = args.servers
+    nginx = nginx_binary()
+    if "nginx" in wanted and nginx is None:
+        notes.append("nginx: skipped, no nginx binary (apt-get install nginx-light)")
+    if "starlette" in wanted and importlib.util.find_spec("starlette") is None:
+        notes.append("starlette: skipped, Starlette is not installed (pip install -e '.[bench]')")
+    wrk = shutil.which("wrk")
+    if args.quick:
+        notes.append("wrk columns: left out by --quick (a wrk run lasts whole seconds)")
+        wrk = None
+    elif wrk is None:
+        notes.append("wrk columns: left out, wrk is not installed (apt-get install wrk)")
+    script = workdir / "workload.lua"
+    script.write_text(LUA_SCRIPT)
+    peer_env = {**os.environ, PEER_FILE_ENV: str(stored)}
+    starlette = "starlette" in wanted and not any(n.startswith("starlette:") for n in notes)
+    plan: list[tuple[str, Callable[[], contextlib.AbstractContextManager[Running]], str]] = []
+    if "nginx" in wanted and nginx is not None:
+        plan.append(
+            (
+                "nginx",
+                lambda: nginx_server(nginx, stored, workdir / "nginx", args.nginx_tcp_nopush),
+                f"/{stored.name}",
+            )
+        )
+    if "reelvault" in wanted:
+        auth = {"Authorization": f"Bearer {token}"}
+        plan.append(
+            (
+                "reelvault",
+                lambda: uvicorn_server(
+                    "reelvault.app:create_app", env, workdir / "app.log", (video_path, auth)
+                ),
+                video_path,
+            )
+        )
+    if starlette:
+        plan.append(
+            (
+                "starlette",
+                lambda: uvicorn_server(
+                    "bench.streaming_peers:starlette_app",
+                    peer_env,
+                    workdir / "starlette.log",
+                    (PEER_ROUTE, {}),
+                ),
+                PEER_ROUTE,
+            )
+        )
+    if "litestar" in wanted:
+        plan.append(
+            (
+                "litestar File",
+                lambda: uvicorn_server(
+                    "bench.streaming_peers:litestar_app",
+                    peer_env,
+                    workdir / "litestar.log",
+                    (PEER_ROUTE, {}),
+                ),
+                PEER_ROUTE,
+            )
+        )
+    runs: list[ServerRun] = []
+    loop_factory = None
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    load = load_average()
+    with (
+        stored.open("rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+        asyncio.Runner(loop_factory=loop_factory) as runner,
+    ):
+        ctx = Context(
+            args, stored, size, token, Checker(data, random.Random(7)), wrk, script, runner
+        )
+        for seed, (name, start, path) in enumerate(plan, start=1):
+            log(f"{name}: starting")
+            with start() as running:
+                runs.append(measure_server(ctx, name, running, path, seed))
+    load += f" -> {load_average()}"
+    return runs, notes, what, load
+
+
+# --- the report ------------------------------------------------------------------------------
+def fmt_ms(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "-"
+    ms = seconds * 1000
+    return f"{ms:.2f}" if ms < 10 else f"{ms:.1f}" if ms < 100 else f"{ms:,.0f}"
+
+
+def fmt_rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def answer(stats: PhaseStats) -> str:
+    total = sum(stats.verdicts.values())
+    if stats.verdicts[BAD] == 0 and stats.verdicts[IGNORED] == total and total:
+        # A range workload answered with the whole file: not comparable, say by how much.
+        ratio = stats.body_bytes / stats.asked_bytes if stats.asked_bytes else math.nan
+        return f"200 n/a: x{ratio:,.0f} bytes"
+    if stats.verdicts[BAD] == 0 and len(stats.statuses) == 1:
+        return str(next(iter(stats.statuses)))
+    return " ".join(f"{status}x{count}" for status, count in sorted(stats.statuses.items()))
+
+
+def report(
+    runs: list[ServerRun], notes: list[str], what: str, load: str, args: argparse.Namespace
+) -> bool:
+    with_wrk = any(row.wrk is not None for run in runs for row in run.rows)
+    header = ["workload", "server", "answer", "verified", "req/s", "MiB/s", "p50 ms", "p99 ms"]
+    if with_wrk:
+        header += ["wrk req/s", "wrk MiB/s", "wrk p50", "wrk p99"]
+    header += ["CPU s", "CPU ms/req", "peak RSS MiB"]
+    table = [tuple(header)]
+    problems: list[str] = []
+    titles = list(dict.fromkeys(row.workload.title for run in runs for row in run.rows))
+    for title in titles:
+        for run in runs:
+            for row in run.rows:
+                if row.workload.title != title:
+                    continue
+                v = row.verified
+                good = v.verdicts[OK] + v.verdicts[IGNORED]
+                total = good + v.verdicts[BAD]
+                cells = [
+                    title,
+                    run.name,
+                    answer(v),
+                    f"{good:,}/{total:,}",
+                    fmt_rate(v.requests / v.seconds),
+                    fmt_rate(v.body_bytes / MiB / v.seconds),
+                    fmt_ms(v.percentile(50)),
+                    fmt_ms(v.percentile(99)),
+                ]
+                problems += [f"{run.name}, {title}: {why}" for why in v.problems]
+                if with_wrk:
+                    w = row.wrk
+                    if w is None:
+                        cells += ["-"] * 4
+                    else:
+                        # wrk counts head bytes too: take the body's share the verified
+                        # phase saw on the same workload.
+                        body_bytes = w.bytes * v.body_bytes / max(1, v.wire_bytes)
+                        mark = "!" if w.problems else ""
+                        cells += [
+                            fmt_rate(w.requests / w.seconds) + mark,
+                            fmt_rate(body_bytes / MiB / w.seconds),
+                            fmt_ms(w.p50),
+                            fmt_ms(w.p99),
+                        ]
+                        problems += [f"{run.name}, {title}: {why}" for why in w.problems]
+                served = v.requests + args.concurrency + (row.wrk.requests if row.wrk else 0)
+                cells += [f"{row.cpu_s:.2f}", f"{1000 * row.cpu_s / served:.2f}", mib(row.peak_rss)]
+                table.append(tuple(cells))
+    widths = [max(len(row[index]) for row in table) for index in range(len(header))]
+    left = {0, 1, 2}
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            cell.ljust(width) if index in left else cell.rjust(width)
+            for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    phase = f"{args.seconds:g} s"
+    print()
+    print(
+        f"Range streaming of one video ({what}) over loopback, {args.concurrency} keep-alive"
+        f" connections, {phase} per phase; one server process each; load average {load}."
+    )
+    print(line(table[0]))
+    print(line(tuple("-" * width for width in widths)))
+    for row in table[1:]:
+        print(line(row))
+    print()
+    print(
+        "answer: the status every reply had; 'n/a: xN' = Range ignored, the whole file sent"
+        " (N times the bytes asked). verified: replies whose status, framing, Content-Range and"
+        " sampled bytes matched the file, of all replies. req/s .. p99: the verifying asyncio"
+        " client."
+        + (
+            " wrk columns: wrk with the same random requests ('!' = a wrk check failed)."
+            if with_wrk
+            else ""
+        )
+        + " CPU s and peak RSS: the server's process tree during the row (both phases);"
+        " CPU ms/req: CPU s over every request of the row, warm-up included."
+    )
+    for run in runs:
+        print(
+            f"{run.name}: {run.cpu_s:.1f} CPU s in all, RSS {mib(run.idle_rss)} MiB idle,"
+            f" {mib(run.peak_rss)} MiB at peak"
+        )
+    for note in notes:
+        print(note)
+    for problem in problems:
+        print(f"PROBLEM {problem}")
+    return not problems
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--size-mb", type=int, default=50, help="video size in MiB (50)")
+    parser.add_argument("--concurrency", type=int, default=8, help="connections (8)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds per phase (5)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tiny run for CI: 8 MiB, 2 connections, 0.25 s per phase, no wrk",
+    )
+    parser.add_argument(
+        "--nginx-tcp-nopush",
+        action="store_true",
+        help="nginx with `tcp_nopush on` (as our nginx.conf has): 64 KiB ranges stall ~40 ms",
+    )
+    parser.add_argument(
+        "--servers",
+        default=",".join(SERVERS),
+        type=lambda raw: [name.strip() for name in raw.split(",") if name.strip()],
+        help=f"comma-separated subset of {','.join(SERVERS)}",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size_mb, args.concurrency, args.seconds = 8, 2, 0.25
+    if set(args.servers) - set(SERVERS) or not args.servers:
+        parser.error(f"--servers takes a list of {', '.join(SERVERS)}")
+    if args.size_mb < 1 or args.concurrency < 1 or args.seconds <= 0:
+        parser.error("--size-mb and --concurrency must be at least 1, --seconds positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    log(f"load average {load_average()} on {os.cpu_count()} cores")
+    workdir = Path(tempfile.mkdtemp(prefix="reelvault-bench-streaming-"))
+    try:
+        runs, notes, what, load = run(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if report(runs, notes, what, load, args) else 1
+
+
+if __name__ == "__main__":
+    # A plain `kill` still runs the clean-up: every server stops, the temp dir goes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main())

@@ -127,7 +127,7 @@ class VideoCard extends HTMLElement {
         html`<article>
           <div class="frame">
             <img alt="" loading="lazy" decoding="async" hidden>
-            <div class="placeholder" hidden><span class="icon" aria-hidden="true"></span><span class="note"></span></div>
+            <div class="placeholder" aria-hidden="true" hidden><span class="icon"></span><span class="note"></span></div>
             <status-badge></status-badge>
             <span class="duration" hidden></span>
           </div>

@@ -80,7 +80,7 @@ class VideoPage extends HTMLElement {
     if (!this.shadowRoot.firstChild) {
       render(
         this.shadowRoot,
-        html`<a class="back" href="/gallery">← Back to your videos</a>
+        html`<a class="back" href="/gallery"><span aria-hidden="true">←</span> Back to your videos</a>
           <p class="loading" role="status">Loading the video…</p>
           <error-panel hidden></error-panel>
           <section class="not-found" hidden aria-labelledby="not-found-title">

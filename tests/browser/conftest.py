@@ -33,10 +33,11 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "tests" / "artifacts"
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 DESKTOP = {"width": 1440, "height": 900}
+# The policy nginx.conf sends in deployment; the embedded server sends none, so the tests add it.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "media-src 'self'; connect-src 'self'; font-src 'self'; manifest-src 'self'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 
@@ -126,11 +127,19 @@ def library(server: LiveServer) -> Iterator[Library]:
 
 
 @pytest.fixture
-def new_context(browser: Browser, server: LiveServer) -> Iterator[Callable[..., BrowserContext]]:
+def page_problems() -> list[str]:
+    """CSP violations and uncaught errors of the test's pages (see `new_context`)."""
+    return []
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, server: LiveServer, page_problems: list[str]
+) -> Iterator[Callable[..., BrowserContext]]:
     """Contexts whose pages run under the CSP and report CSP violations and uncaught errors;
     the test fails at teardown if any page had one."""
     contexts: list[BrowserContext] = []
-    problems: list[str] = []
+    problems = page_problems
 
     def make(**options: object) -> BrowserContext:
         options.setdefault("viewport", DESKTOP)

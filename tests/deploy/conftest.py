@@ -67,3 +67,15 @@ def deployment(stack: Stack) -> Deployment:
     deployment = Deployment("postgresql", stack.settings, stack.app)
     deployment.base_url = stack.base_url
     return deployment
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip, with its reason, each parametrized case that a module behind Nginx lists in its
+    `LEFT_OUT` as {(test function, case id): reason}."""
+    for item in items:
+        left_out = getattr(getattr(item, "module", None), "LEFT_OUT", None)
+        callspec = getattr(item, "callspec", None)
+        if left_out and callspec is not None:
+            reason = left_out.get((item.originalname, callspec.id))
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=f"behind Nginx: {reason}"))

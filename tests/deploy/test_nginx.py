@@ -138,7 +138,8 @@ async def test_several_ranges_are_multipart_byteranges(video: Video) -> None:
     assert response.status_code == 206
     assert response.headers["content-type"].startswith("multipart/byteranges; boundary=")
     assert "content-range" not in response.headers
-    assert response.headers.get_list("accept-ranges") == ["bytes"]
+    # Nginx may still answer several ranges with a 200 that has it: never sent twice.
+    assert response.headers.get_list("accept-ranges") in ([], ["bytes"])
     assert byteranges(response) == [
         (f"bytes 0-99/{size}", video.data[:100]),
         (f"bytes 1000-1099/{size}", video.data[1000:1100]),
@@ -166,6 +167,24 @@ async def test_a_range_nginx_cannot_parse_gets_the_whole_file(video: Video, valu
     assert response.content == video.data
     assert response.headers.get_list("accept-ranges") == ["bytes"]
     assert "content-range" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bytes=0-,0-,0-",  # overlaps adding up past the size
+        "bytes=" + ",".join(f"{i * 10}-{i * 10}" for i in range(17)),  # more than max_ranges
+        "bytes=" + ",".join(["0-0"] * 3000),  # a 12 KB header line
+    ],
+    ids=["overlaps", "17 ranges", "12 KB"],
+)
+async def test_abusive_ranges_get_the_whole_file_with_one_accept_ranges(
+    video: Video, value: str
+) -> None:
+    response = await video.get(Range=value)
+    assert response.status_code == 200
+    assert response.content == video.data
+    assert response.headers.get_list("accept-ranges") == ["bytes"]
 
 
 @pytest.mark.parametrize("value", [None, "bytes=10-19", "bytes=0-9,20-29", "bytes=99999999-"])

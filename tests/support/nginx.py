@@ -78,8 +78,10 @@ class Nginx:
         return self.prefix / "logs" / "error.log"
 
     def log_entries(self) -> list[dict]:
-        """The access log so far, one dict per request (our JSON log format)."""
-        return [json.loads(line) for line in self.access_log.read_text().splitlines() if line]
+        """The access log so far, one dict per request (our JSON log format). Nginx's JSON
+        escaping leaves bytes that are not UTF-8 (a client's header) as they came."""
+        text = self.access_log.read_text(errors="replace")
+        return [json.loads(line) for line in text.splitlines() if line]
 
     def logged(self, request_id: str) -> dict:
         """The access-log entry of the request sent with this X-Request-ID."""

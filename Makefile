@@ -22,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/litestar run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations deploy
+	$(BIN)/ruff format --check src tests bench migrations deploy
 	$(BIN)/pytest
 
 migrate: $(STAMP)
@@ -33,11 +33,11 @@ demo: $(STAMP)
 	$(BIN)/reelvault demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations deploy
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench migrations
-	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations deploy
+	$(BIN)/ruff check --fix src tests bench migrations deploy
 
 bench: $(STAMP)
 	$(BIN)/python bench/listing.py

@@ -91,7 +91,8 @@ def test_listing_indexes_exist(backend: str, tmp_path: Path) -> None:
 
         names = asyncio.run(index_names())
         assert {"ix_generation_user_created", "ix_generation_user_status_created"} <= names
-        assert ("ix_generation_prompt_trgm" in names) == (backend == "postgresql")
+        assert ("ix_generation_user_prompt_trgm" in names) == (backend == "postgresql")
+        assert "ix_generation_prompt_trgm" not in names
 
 
 def test_a_drifted_model_is_caught(tmp_path: Path) -> None:

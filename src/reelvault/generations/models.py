@@ -30,9 +30,11 @@ class Generation(UUIDAuditBase):
         # The listing filters by owner (and status) and orders by (created_at, id).
         Index("ix_generation_user_created", "user_id", "created_at", "id"),
         Index("ix_generation_user_status_created", "user_id", "status", "created_at", "id"),
-        # Substring search (`ILIKE '%term%'`) can only use a trigram index.
+        # Substring search (`ILIKE '%term%'`) is only fast through a trigram index; the owner
+        # inside it (btree_gin) keeps other users' matches out of every search.
         Index(
-            "ix_generation_prompt_trgm",
+            "ix_generation_user_prompt_trgm",
+            "user_id",
             "prompt",
             postgresql_using="gin",
             postgresql_ops={"prompt": "gin_trgm_ops"},

@@ -51,7 +51,7 @@ def _with_csp(route: Route) -> None:
     route.fulfill(response=response, headers={**response.headers, "content-security-policy": CSP})
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Path:
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} not found: install Debian's chromium package to run browser tests"
@@ -62,20 +62,22 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is running, it marks its event loop as
+# the running one in this thread, which would stop the async tests collected after this folder.
+@pytest.fixture(scope="package")
 def playwright(chromium: Path) -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright, chromium: Path) -> Iterator[Browser]:
     instance = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
     yield instance
     instance.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("browser-deploy")
     settings = Settings(
@@ -90,13 +92,13 @@ def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     live.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Real H.264 clips in the three aspect ratios the product promises."""
     folder = tmp_path_factory.mktemp("clips")
@@ -109,7 +111,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def long_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 30 s 720p clip of about 2.6 MB: more than Chromium reads ahead with
     preload="metadata" (about 1 MB), so seeking to its middle needs a new range request."""

@@ -117,7 +117,7 @@ def known_gap(case: schemathesis.Case, response: schemathesis.Response) -> str |
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

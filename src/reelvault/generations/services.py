@@ -119,15 +119,20 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         return (await self.to_items([generation], store))[0]
 
     async def get_for_owner(
-        self, generation_id: UUID, owner_id: UUID, *, foreign_is_forbidden: bool = False
+        self, generation_id: UUID, owner_id: UUID, *, for_deletion: bool = False
     ) -> Generation:
         """The caller's generation; someone else's is as invisible as a missing one, except
-        where the contract asks a 403 (deletion)."""
-        generation = await self.get_one_or_none(id=generation_id)
+        for a deletion, where the contract asks a 403.
+
+        A deletion also locks the row (PostgreSQL): a concurrent delete of the same video
+        waits, then finds it gone and answers 404 instead of reporting a second success."""
+        generation = await self.get_one_or_none(
+            id=generation_id, with_for_update=True if for_deletion else None
+        )
         if generation is None:
             raise NotFound("Video not found")
         if generation.user_id != owner_id:
-            if foreign_is_forbidden:
+            if for_deletion:
                 raise Forbidden("You are not allowed to delete this video")
             raise NotFound("Video not found")
         return generation
@@ -230,7 +235,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     ) -> None:
         """All or nothing: files go to the trash, the row is deleted and committed, then the
         trash is emptied. A failure before the commit puts every file back."""
-        generation = await self.get_for_owner(generation_id, owner_id, foreign_is_forbidden=True)
+        generation = await self.get_for_owner(generation_id, owner_id, for_deletion=True)
         wanted = {"video": generation.video_path, "thumbnail": generation.thumbnail_path}
         with journal.operation(store.trash_dir(), f"delete-{generation_id}") as op:
             try:

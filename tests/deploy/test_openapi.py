@@ -103,16 +103,36 @@ def known_gap(case: schemathesis.Case, response: schemathesis.Response) -> str |
     if (
         operation in {"POST /api/auth/register", "POST /api/auth/login"}
         and response.status_code == 400
-        and response.json()["detail"].startswith("JSON is malformed")
+        and not is_json(case.body)
     ):
         return "a body that is not JSON is 400, and only 422 is documented"
     if operation == "POST /api/auth/logout" and response.status_code == 204:
         assert response.content == b""
         return "the 204 is documented with an application/json body"
-    if response.status_code == 500 and "\\x00" in repr((case.body, case.query)):
+    if response.status_code == 500:
         assert response.json() == {"status_code": 500, "detail": "Internal server error"}
-        return "U+0000 in an e-mail, a search or a prompt is a 500 on PostgreSQL (not 422)"
+        if "\\x00" in repr((case.body, case.query)):
+            return "U+0000 in an e-mail, a search or a prompt is a 500 on PostgreSQL (not 422)"
+        if operation == "GET /api/generations" and past_int64((case.query or {}).get("offset")):
+            return "an offset past 2^63 - 1 is a 500 on PostgreSQL (no bound documented or checked)"
     return None
+
+
+def is_json(body: object) -> bool:
+    if not isinstance(body, str | bytes):
+        return True  # schemathesis serialises it as JSON
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
+def past_int64(value: object) -> bool:
+    try:
+        return int(str(value)) > 2**63 - 1
+    except ValueError:
+        return False
 
 
 @schema.parametrize()

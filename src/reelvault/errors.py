@@ -73,7 +73,7 @@ def _error_response(
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail}
     if extra:
-        body["extra"] = extra
+        body["extra"] = extra if isinstance(extra, list) else [extra]
     if status_code >= 500:
         logger.error("%s %s -> %s: %s", request.method, request.url.path, status_code, detail)
     else:

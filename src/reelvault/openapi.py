@@ -17,9 +17,10 @@ ERROR_SCHEMA = Schema(
     properties={
         "status_code": Schema(type=OpenAPIType.INTEGER),
         "detail": Schema(type=OpenAPIType.STRING),
+        # Present on validation errors: one object per offending value (message, key, source).
         "extra": Schema(
-            type=[OpenAPIType.NULL, OpenAPIType.OBJECT, OpenAPIType.ARRAY],
-            additional_properties=Schema(),
+            type=OpenAPIType.ARRAY,
+            items=Schema(type=OpenAPIType.OBJECT, additional_properties=Schema()),
         ),
     },
     description="An error: `detail` is a sentence a person can read",
@@ -66,6 +67,9 @@ def document_errors(document: OpenAPI) -> OpenAPI:
                 continue
             if validation is not None or operation.parameters or operation.request_body:
                 responses["422"] = error_response("Validation failed: a value breaks the contract")
+            body = operation.request_body
+            if body is not None and "application/json" in (getattr(body, "content", None) or {}):
+                responses["400"] = error_response("The body is not valid JSON")
             if path not in PUBLIC:
                 responses.setdefault("401", error_response("Missing, invalid or expired token"))
                 if method in ("post", "delete"):

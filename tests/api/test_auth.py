@@ -60,8 +60,19 @@ async def test_email_taken_is_409_regardless_of_case(deployment: Deployment) -> 
         {"email": "a@b.co"},
         {"password": PASSWORD},
         {"email": 5, "password": PASSWORD},
+        {"email": "nul\x00@example.com", "password": PASSWORD},
+        {"email": "a@b.co", "password": "nul\x00-in-a-password"},
     ],
-    ids=["bad-email", "password-7", "password-257", "no-password", "no-email", "email-not-string"],
+    ids=[
+        "bad-email",
+        "password-7",
+        "password-257",
+        "no-password",
+        "no-email",
+        "email-not-string",
+        "nul-in-email",
+        "nul-in-password",
+    ],
 )
 async def test_invalid_registration_is_422(deployment: Deployment, body: dict[str, object]) -> None:
     async with httpx.AsyncClient(base_url=deployment.base_url) as client:

@@ -142,7 +142,13 @@ async def test_what_is_not_a_playable_video_is_415_and_leaves_nothing(
 
 @pytest.mark.parametrize(
     ("prompt", "why"),
-    [(None, "missing"), ("", "empty"), ("   ", "blank"), ("p" * 2001, "too long")],
+    [
+        (None, "missing"),
+        ("", "empty"),
+        ("   ", "blank"),
+        ("p" * 2001, "too long"),
+        ("nul\x00", "NUL"),
+    ],
 )
 async def test_bad_prompt_is_422_and_leaves_nothing(
     deployment: Deployment, account: Account, prompt: str | None, why: str

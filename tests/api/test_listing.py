@@ -268,6 +268,8 @@ async def test_search_combines_with_status(deployment: Deployment, account: Acco
         {"limit": 1.5},
         {"offset": -1},
         {"offset": "x"},
+        {"offset": 2**63},
+        {"q": "nul\x00byte"},
         {"status": "done"},
         {"status": "COMPLETED"},
         {"q": "x" * 501},

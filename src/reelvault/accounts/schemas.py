@@ -11,12 +11,14 @@ Email = Annotated[
     msgspec.Meta(
         min_length=3,
         max_length=320,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$",
         description="An e-mail address; compared regardless of case",
         examples=["ada@example.com"],
     ),
 ]
-Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+# No NUL: PostgreSQL text cannot hold it, and no person types one.
+NoNul = r"^[^\x00]*$"
+Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256, pattern=NoNul)]
 
 
 class Credentials(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,8 +28,8 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
 
 class LoginCredentials(msgspec.Struct):
     # Login never explains which rule a value breaks: any mismatch is one 401.
-    email: Annotated[str, msgspec.Meta(max_length=320)]
-    password: Annotated[str, msgspec.Meta(max_length=256)]
+    email: Annotated[str, msgspec.Meta(max_length=320, pattern=NoNul)]
+    password: Annotated[str, msgspec.Meta(max_length=256, pattern=NoNul)]
 
 
 class Account(msgspec.Struct):

@@ -35,14 +35,18 @@ class GenerationController(Controller):
         generations: NamedDependency[GenerationService],
         media: NamedDependency[SkipValidation[MediaStore]],
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size")] = 20,
-        offset: Annotated[int, QueryParameter(ge=0, description="Items to skip")] = 0,
+        offset: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Items to skip")] = 0,
         status: Annotated[
             GenerationStatus | None,
             QueryParameter(description="Only this status; absent means all"),
         ] = None,
         q: Annotated[
             str | None,
-            QueryParameter(max_length=500, description="Case-insensitive substring of the prompt"),
+            QueryParameter(
+                max_length=500,
+                pattern=r"^[^\x00]*$",  # PostgreSQL text cannot hold NUL
+                description="Case-insensitive substring of the prompt",
+            ),
         ] = None,
         sort: Annotated[SortOrder, QueryParameter(description="Order by creation time")] = (
             "created_at_desc"

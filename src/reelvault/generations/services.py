@@ -305,6 +305,8 @@ def validate_prompt(raw: str | None) -> str:
     prompt = (raw or "").strip()
     if not prompt:
         raise InvalidValue("The prompt is required")
+    if "\x00" in prompt:
+        raise InvalidValue("The prompt cannot contain NUL characters")
     if len(prompt) > PROMPT_MAX:
         raise InvalidValue(f"The prompt must be at most {PROMPT_MAX} characters long")
     return prompt

@@ -82,6 +82,8 @@ export function deleteErrorMessage(error) {
   if (!error || error.status === undefined) return "The video could not be deleted. Try again.";
   if (error.status === 0) return `The video could not be deleted. ${UNREACHABLE_TEXT}`;
   if (error.status === 403) return "You are not allowed to delete this video.";
-  if (error.status >= 500) return `The video could not be deleted; nothing was changed. ${serverTrouble(error)}`;
+  if (error.status >= 500) {
+    return `The video could not be deleted; nothing was changed. ${serverTrouble(error)}`;
+  }
   return `The video could not be deleted: ${error.detail}`;
 }

@@ -123,7 +123,8 @@ class GalleryPage extends HTMLElement {
     this.#connection = new AbortController();
     const { signal } = this.#connection;
     const root = this.shadowRoot;
-    root.querySelector("gallery-filters").addEventListener("filter", (event) => this.#filter(event), { signal });
+    const filters = root.querySelector("gallery-filters");
+    filters.addEventListener("filter", (event) => this.#filter(event), { signal });
     root.getElementById("more").addEventListener("click", () => this.#loadMore(), { signal });
     root.querySelector("error-panel").addEventListener(
       "retry",
@@ -133,7 +134,8 @@ class GalleryPage extends HTMLElement {
       },
       { signal },
     );
-    root.getElementById("import-toggle").addEventListener("click", () => this.#toggleImport(), { signal });
+    const toggle = root.getElementById("import-toggle");
+    toggle.addEventListener("click", () => this.#toggleImport(), { signal });
     const importForm = root.querySelector("import-form");
     importForm.addEventListener("import-video", (event) => this.#import(event), { signal });
     importForm.addEventListener("cancel-import", () => this.#upload?.abort(), { signal });
@@ -162,7 +164,8 @@ class GalleryPage extends HTMLElement {
     event.stopPropagation();
     const { status, q, source } = event.detail;
     // Typing refines the current entry; choosing a status is a step worth going back to.
-    emit(this, "navigate", { url: `/gallery${gallerySearch({ status, q })}`, replace: source === "search" });
+    const url = `/gallery${gallerySearch({ status, q })}`;
+    emit(this, "navigate", { url, replace: source === "search" });
   }
 
   #startLoad() {
@@ -193,7 +196,11 @@ class GalleryPage extends HTMLElement {
     this.#retry = () => this.#loadMore();
     this.shadowRoot.querySelector("error-panel").hidden = true;
     try {
-      const page = await api.listGenerations(this.#query, { offset: this.#nextOffset, limit: PAGE_SIZE, signal });
+      const page = await api.listGenerations(this.#query, {
+        offset: this.#nextOffset,
+        limit: PAGE_SIZE,
+        signal,
+      });
       const firstNew = this.#append(page);
       // The button may be gone now; keep keyboard focus in the list rather than lose it.
       if (more.hidden && firstNew) firstNew.shadowRoot.querySelector("a")?.focus();
@@ -260,8 +267,10 @@ class GalleryPage extends HTMLElement {
       : "Import a video, or come back when your first generation is ready.";
     root.getElementById("more").hidden = this.#nextOffset >= this.#total || shown === 0;
     const noun = this.#total === 1 ? "video" : "videos";
-    root.querySelector(".summary").textContent =
-      shown === 0 ? "No videos found." : shown < this.#total ? `Showing ${shown} of ${this.#total} ${noun}` : `${this.#total} ${noun}`;
+    let summary = `${this.#total} ${noun}`;
+    if (shown === 0) summary = "No videos found.";
+    else if (shown < this.#total) summary = `Showing ${shown} of ${this.#total} ${noun}`;
+    root.querySelector(".summary").textContent = summary;
   }
 
   #failed(error, what) {

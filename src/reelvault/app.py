@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar, Router, get
+from litestar import Litestar, Router, route
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -89,7 +89,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 def _web_handlers() -> list[object]:
     index = WEB_DIR / "index.html"
 
-    @get(list(CLIENT_ROUTES), include_in_schema=False, exclude_from_auth=True, cache_control=None)
+    @route(
+        list(CLIENT_ROUTES),
+        http_method=["GET", "HEAD"],
+        include_in_schema=False,
+        exclude_from_auth=True,
+    )
     async def client_route() -> File:
         # Deep links of the gallery's History-API router load the same page.
         # Named and typed: without them the page is served as application/octet-stream.

@@ -111,3 +111,15 @@ async def test_openapi_documents_the_contracts_error_codes(deployment: Deploymen
     assert {"200", "503"} <= codes("get", "/health/ready")
     upload = paths["/api/generations"]["post"]["requestBody"]["content"]["multipart/form-data"]
     assert set(upload["schema"]["required"]) == {"prompt", "file"}
+
+
+async def test_client_routes_serve_the_gallery_page(deployment: Deployment) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        for path in ("/", "/login", "/gallery", f"/gallery/{'0' * 8}-0000-0000-0000-{'0' * 12}"):
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            assert page.headers["content-type"].startswith("text/html")
+            assert "<html" in page.text
+            head = await client.head(path)
+            assert head.status_code == 200, path
+            assert head.content == b""

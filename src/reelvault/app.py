@@ -33,7 +33,7 @@ from reelvault.openapi import document_errors
 from reelvault.settings import Settings
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-CLIENT_ROUTES = ("/login", "/gallery", "/gallery/{generation_id:str}")
+CLIENT_ROUTES = ("/", "/login", "/gallery", "/gallery/{generation_id:str}")
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -109,7 +109,7 @@ def _web_handlers() -> list[object]:
     static = create_static_files_router(
         path="/",
         directories=[WEB_DIR],
-        html_mode=True,
+        html_mode=False,  # "/" is a client route above
         include_in_schema=False,
         opt={"exclude_from_auth": True},
     )

@@ -243,17 +243,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                     files.move_to_trash, store, op, generation_id, wanted
                 )
             except StorageFailure:
-                DELETIONS.labels("failed").inc()
-                log_event(
-                    logger,
-                    "delete",
-                    logging.ERROR,
-                    generation_id=generation_id,
-                    user_id=owner_id,
-                    outcome="failed",
-                    step="move-files",
-                    files="restored",
-                )
+                _deletion_failed(generation_id, owner_id, step="move-files")
                 raise
             try:
                 await self.delete(generation_id, auto_commit=True)
@@ -265,17 +255,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             except BaseException:
                 await self.repository.session.rollback()
                 await to_thread.run_sync(files.restore_from_trash, store, op, moved)
-                DELETIONS.labels("failed").inc()
-                log_event(
-                    logger,
-                    "delete",
-                    logging.ERROR,
-                    generation_id=generation_id,
-                    user_id=owner_id,
-                    outcome="failed",
-                    step="commit",
-                    files="restored",
-                )
+                _deletion_failed(generation_id, owner_id, step="commit")
                 logger.exception("delete generation_id=%s: the commit failed", generation_id)
                 raise StorageFailure() from None
             report += await to_thread.run_sync(files.purge_trash, op, moved)
@@ -299,6 +279,20 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
 
         available = await to_thread.run_sync(availability)
         return [to_item(row, file_available=ok) for row, ok in zip(rows, available, strict=True)]
+
+
+def _deletion_failed(generation_id: UUID, owner_id: UUID, *, step: str) -> None:
+    DELETIONS.labels("failed").inc()
+    log_event(
+        logger,
+        "delete",
+        logging.ERROR,
+        generation_id=generation_id,
+        user_id=owner_id,
+        outcome="failed",
+        step=step,
+        files="restored",
+    )
 
 
 def validate_prompt(raw: str | None) -> str:

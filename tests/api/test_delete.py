@@ -152,7 +152,7 @@ async def test_a_failing_commit_puts_the_files_back(
     async def failing_delete(self: GenerationService, *args: object, **kwargs: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(GenerationService, "delete", failing_delete)
+    monkeypatch.setattr(GenerationService, "delete_row", failing_delete)
     response = await account.client.delete(f"/api/generations/{item['id']}")
     monkeypatch.undo()
     assert response.status_code == 500

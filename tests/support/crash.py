@@ -49,7 +49,7 @@ def arm(step: str) -> None:
             crash()
 
     files.os.replace = replace  # type: ignore[attr-defined]
-    real_delete = GenerationService.delete
+    real_delete = GenerationService.delete_row
     real_create = GenerationService.create
 
     async def delete(self: GenerationService, *args: object, **kwargs: object) -> object:
@@ -68,7 +68,7 @@ def arm(step: str) -> None:
             crash()
         return result
 
-    GenerationService.delete = delete  # type: ignore[method-assign]
+    GenerationService.delete_row = delete  # type: ignore[method-assign]
     GenerationService.create = create  # type: ignore[method-assign]
     real_unlink = Path.unlink
 

@@ -21,6 +21,7 @@ from advanced_alchemy.filters import (
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import to_thread
+from sqlalchemy import delete as sa_delete
 
 from reelvault.errors import (
     DomainError,
@@ -246,7 +247,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 _deletion_failed(generation_id, owner_id, step="move-files")
                 raise
             try:
-                await self.delete(generation_id, auto_commit=True)
+                await self.delete_row(generation_id)
             except RepositoryNotFoundError:
                 # A concurrent delete of the same video won the race: it owns the files now.
                 await self.repository.session.rollback()
@@ -268,6 +269,15 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             outcome="deleted",
             files=",".join(report) or "none",
         )
+
+    async def delete_row(self, generation_id: UUID) -> None:
+        """Delete and commit, checking that this statement is the one that removed the row:
+        on SQLite a concurrent delete can pass the ownership check before either commits."""
+        session = self.repository.session
+        result = await session.execute(sa_delete(Generation).where(Generation.id == generation_id))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise RepositoryNotFoundError("Video not found")
+        await session.commit()
 
     @staticmethod
     async def to_items(rows: list[Generation], store: MediaStore) -> list[GenerationItem]:

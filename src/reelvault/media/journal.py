@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from reelvault.media.storage import fsync_directory
 
 LOCK = "lock"
+STARTING_GRACE_SECONDS = 300
 MANIFEST = "manifest.json"
 
 
@@ -68,8 +70,12 @@ def operation(parent: Path, label: str) -> Iterator[Operation]:
     """A fresh, locked folder under `parent`; removed on exit whatever happens."""
     folder = parent / f"{label}.{secrets.token_hex(6)}"
     folder.mkdir(parents=True)
-    fd = os.open(folder / LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    # The lock file gets its name only once it is locked, so recovery never finds it unlocked
+    # while its operation is starting.
+    draft = folder / f".{LOCK}"
+    fd = os.open(draft, os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(draft, folder / LOCK)
     op = Operation(folder, fd)
     try:
         yield op
@@ -85,11 +91,14 @@ def abandoned(parent: Path) -> Iterator[list[Operation]]:
     taken: list[Operation] = []
     try:
         for folder in sorted(p for p in parent.iterdir() if p.is_dir()) if parent.exists() else []:
-            lock_path = folder / LOCK
             try:
-                fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o600)
+                fd = os.open(folder / LOCK, os.O_RDWR)
             except FileNotFoundError:
-                continue  # removed by its owner meanwhile
+                # Starting right now, or a crash before the lock existed (nothing inside
+                # then): only a folder that has stayed lockless for a while is left over.
+                if _age_seconds(folder) > STARTING_GRACE_SECONDS:
+                    shutil.rmtree(folder, ignore_errors=True)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -103,3 +112,10 @@ def abandoned(parent: Path) -> Iterator[list[Operation]]:
     finally:
         for op in taken:
             op.release()
+
+
+def _age_seconds(folder: Path) -> float:
+    try:
+        return time.time() - folder.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

@@ -32,7 +32,9 @@ from reelvault.observability import (
 from reelvault.openapi import document_errors
 from reelvault.settings import Settings
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+# The wheel carries the gallery inside the package; a source checkout keeps it at the top.
+_PACKAGED_WEB = Path(__file__).resolve().parent / "web"
+WEB_DIR = _PACKAGED_WEB if _PACKAGED_WEB.is_dir() else Path(__file__).resolve().parents[2] / "web"
 CLIENT_ROUTES = ("/", "/login", "/gallery", "/gallery/{generation_id:str}")
 
 

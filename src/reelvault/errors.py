@@ -93,6 +93,12 @@ def validation_error_handler(
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= 500:
+        # Framework 5xx details can name files (a missing static file, say): log, don't send.
+        logger.error(
+            "%s %s -> %s: %s", request.method, request.url.path, exc.status_code, exc.detail
+        )
+        return _error_response(request, exc.status_code, "Internal server error")
     return _error_response(request, exc.status_code, exc.detail, exc.extra)
 
 

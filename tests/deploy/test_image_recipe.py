@@ -182,6 +182,9 @@ def test_the_entrypoint_migrates_and_serves_with_several_workers(container: Cont
         assert created.status_code == 201, created.text  # PyAV and its codecs came with the wheel
         item = created.json()
         video = client.get(item["video_url"], headers=auth)
+        # The wheel carries the gallery too: the installed app serves its pages by itself.
+        for page in ("/", "/gallery", f"/gallery/{item['id']}", "/js/main.js"):
+            assert client.get(page).status_code == 200, page
     # The image's default: accel mode, for the Nginx next to it.
     assert video.headers["x-accel-redirect"] == f"/_protected_media/videos/{item['id']}.mp4"
     logged = [

@@ -24,6 +24,7 @@ from anyio import to_thread
 from sqlalchemy import delete as sa_delete
 
 from reelvault.errors import (
+    BadRequest,
     DomainError,
     Forbidden,
     InvalidValue,
@@ -118,6 +119,21 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     ) -> GenerationItem:
         generation = await self.get_for_owner(generation_id, owner_id)
         return (await self.to_items([generation], store))[0]
+
+    async def playable_for_owner(self, generation_id: UUID, owner_id: UUID) -> Generation:
+        """The caller's generation whose video can be streamed: completed, with a file path."""
+        generation = await self.get_for_owner(generation_id, owner_id)
+        if generation.status != GenerationStatus.COMPLETED:
+            raise BadRequest("Video not ready")
+        if not generation.video_path:
+            raise NotFound("Video not found")
+        return generation
+
+    async def with_thumbnail_for_owner(self, generation_id: UUID, owner_id: UUID) -> Generation:
+        generation = await self.get_for_owner(generation_id, owner_id)
+        if not generation.thumbnail_path:
+            raise NotFound("Thumbnail not found")
+        return generation
 
     async def get_for_owner(
         self, generation_id: UUID, owner_id: UUID, *, for_deletion: bool = False

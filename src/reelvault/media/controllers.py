@@ -9,8 +9,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, SkipValidation
 
 from reelvault.accounts.models import User
-from reelvault.errors import BadRequest, NotFound
-from reelvault.generations.models import GenerationStatus
 from reelvault.generations.services import GenerationService
 from reelvault.media.delivery import MediaDelivery, thumbnail_file, video_file
 from reelvault.paths import parse_id
@@ -43,11 +41,7 @@ class MediaController(Controller):
         delivery: NamedDependency[SkipValidation[MediaDelivery]],
         generation_id: FromPath[str],
     ) -> Response[Any]:
-        generation = await generations.get_for_owner(parse_id(generation_id), request.user.id)
-        if generation.status != GenerationStatus.COMPLETED:
-            raise BadRequest("Video not ready")
-        if not generation.video_path:
-            raise NotFound("Video not found")
+        generation = await generations.playable_for_owner(parse_id(generation_id), request.user.id)
         media = video_file(generation.id, request.user.id, generation.video_path)
         return await delivery.respond(media, request.method, request.headers)
 
@@ -67,9 +61,9 @@ class MediaController(Controller):
         delivery: NamedDependency[SkipValidation[MediaDelivery]],
         generation_id: FromPath[str],
     ) -> Response[Any]:
-        generation = await generations.get_for_owner(parse_id(generation_id), request.user.id)
-        if not generation.thumbnail_path:
-            raise NotFound("Thumbnail not found")
+        generation = await generations.with_thumbnail_for_owner(
+            parse_id(generation_id), request.user.id
+        )
         media = thumbnail_file(generation.id, request.user.id, generation.thumbnail_path)
         # Thumbnails are small and cached by the browser: served by the app in every mode.
         return await delivery.respond(media, request.method, request.headers, accel=False)

@@ -7,6 +7,7 @@
 // Events: submit-credentials (detail {email, password}).
 
 import { emit } from "../lib/events.js";
+import { showFieldErrors } from "../lib/field-errors.js";
 import { css, html, render } from "../lib/html.js";
 import { base } from "../lib/styles.js";
 
@@ -134,16 +135,7 @@ class AuthForm extends HTMLElement {
   }
 
   #showErrors() {
-    const root = this.shadowRoot;
-    if (!root.firstChild) return;
-    for (const name of FIELDS) {
-      const message = this.#errors[name] ?? "";
-      root.getElementById(`${name}-error`).textContent = message;
-      const input = root.getElementById(name);
-      if (message) input.setAttribute("aria-invalid", "true");
-      else input.removeAttribute("aria-invalid");
-    }
-    root.getElementById("form-error").textContent = this.#errors.form ?? "";
+    showFieldErrors(this.shadowRoot, FIELDS, this.#errors);
   }
 }
 

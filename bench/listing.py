@@ -33,7 +33,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -61,6 +60,7 @@ from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.services import GenerationService, ListingQuery
 from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from servers import uvicorn_server
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKENDS = ("postgresql", "sqlite")
@@ -497,7 +497,7 @@ async def seed_postgres(dsn: str, dataset: Dataset, hashes: list[str]) -> SeedTi
         sizes = await conn.fetchrow(
             "SELECT pg_size_pretty(pg_table_size('generation')) AS heap,"
             " pg_size_pretty(pg_indexes_size('generation')) AS indexes,"
-            " pg_size_pretty(pg_relation_size('ix_generation_prompt_trgm')) AS trgm"
+            " pg_size_pretty(pg_relation_size('ix_generation_user_prompt_trgm')) AS trgm"
         )
         server = await conn.fetchval(
             "SELECT split_part(version(), ' ', 2) || ', shared_buffers '"
@@ -647,53 +647,11 @@ def migrate(env: dict[str, str]) -> None:
         raise SystemExit(f"migration failed:\n{done.stdout}\n{done.stderr}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serve(env: dict[str, str], log_path: Path) -> Iterator[str]:
     """The app in its own uvicorn process, so the load generator does not share its GIL."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        "reelvault.app:create_app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with log_path.open("wb") as server_log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    tail = log_path.read_text(errors="replace")[-3000:]
-                    raise SystemExit(f"the app did not start:\n{tail}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{base_url}/health/ready", timeout=2).status_code == 200:
-                        break
-                time.sleep(0.2)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with uvicorn_server("reelvault.app:create_app", env, log_path, None) as running:
+        yield running.base_url
 
 
 # --- the measurement --------------------------------------------------------------------------

@@ -62,7 +62,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -82,6 +81,7 @@ import psutil
 
 from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from servers import Running, free_port, stop_process, uvicorn_server, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTED = time.perf_counter()
@@ -105,12 +105,6 @@ def log(message: str) -> None:
 
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def mib(value: float) -> str:
@@ -184,75 +178,6 @@ def migration(env: dict[str, str]) -> Iterator[None]:
         raise SystemExit(f"migration failed:\n{output.decode(errors='replace')}")
 
 
-@dataclass
-class Running:
-    base_url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    tree: list[psutil.Process] = field(default_factory=list)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(running: Running, url: str, headers: dict[str, str], log_path: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if running.process.poll() is not None or time.monotonic() > deadline:
-            tail = log_path.read_text(errors="replace")[-3000:] if log_path.exists() else ""
-            raise SystemExit(f"{url} did not come up:\n{tail}")
-        # A streamed GET closed unread: Litestar's File would otherwise send the whole file.
-        with (
-            contextlib.suppress(httpx.HTTPError),
-            httpx.stream("GET", url, headers={**headers, "Range": "bytes=0-1"}, timeout=5) as r,
-        ):
-            if r.status_code in (200, 206):
-                break
-        time.sleep(0.1)
-    parent = psutil.Process(running.process.pid)
-    running.tree = [parent, *parent.children(recursive=True)]
-
-
-@contextlib.contextmanager
-def uvicorn_server(
-    target: str, env: dict[str, str], log_path: Path, ready: tuple[str, dict[str, str]] | None
-) -> Iterator[Running]:
-    """An ASGI app in its own uvicorn process (one worker), so it shares no GIL with us."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-    ]
-    with log_path.open("ab") as server_log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT
-        )
-        try:
-            running = Running(f"http://127.0.0.1:{port}", port, process)
-            path, headers = ready or ("/health/ready", {})
-            _wait_ready(running, running.base_url + path, headers, log_path)
-            yield running
-        finally:
-            _stop(process)
-
-
 NGINX_CONF = """\
 daemon off;
 master_process on;
@@ -305,10 +230,10 @@ def nginx_server(binary: str, file: Path, run_dir: Path, nopush: bool) -> Iterat
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         running = Running(f"http://127.0.0.1:{port}", port, process)
-        _wait_ready(running, f"{running.base_url}/{file.name}", {}, log_path)
+        wait_ready(running, f"{running.base_url}/{file.name}", {}, log_path)
         yield running
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 # --- the workloads ---------------------------------------------------------------------------

@@ -83,7 +83,7 @@ async def test_metrics_count_requests_by_route_media_bytes_deletions_and_searche
     assert item["id"] not in after
 
 
-async def test_metrics_are_refused_outside_the_local_network(deployment: Deployment) -> None:
+async def test_metrics_are_served_to_loopback(deployment: Deployment) -> None:
     async with httpx.AsyncClient(
         transport=httpx.AsyncHTTPTransport(local_address="127.0.0.1"), base_url=deployment.base_url
     ) as client:

@@ -2,18 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export LITESTAR_APP := reelvault.app:create_app
+# uv works on this Makefile's .venv, made from $(PYTHON); it never downloads a Python of its own.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint format migrate demo bench clean
+.PHONY: run test lint format migrate demo bench lock clean
 
-$(STAMP): pyproject.toml
+# uv itself, at the version pinned (with hashes) in deploy/uv-requirements.txt.
+$(UV): deploy/uv-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes -r deploy/uv-requirements.txt
+	touch $(UV)
+
+# Exactly the development set of uv.lock (runtime + test + bench, reelvault editable): uv sync
+# also removes what the lock does not name (pip and uv stay). A pyproject.toml edited without
+# `make lock` stops here, never resolves afresh.
+$(STAMP): pyproject.toml uv.lock Makefile $(UV)
+	@$(UV) lock --check --quiet || { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; exit 1; }
+	$(UV) sync --locked --quiet --extra test --extra bench
 	touch $(STAMP)
+
+# After editing the dependencies in pyproject.toml: re-resolve what changed, keep the other pins.
+# (Everything to its newest allowed version: $(UV) lock --upgrade)
+lock: $(UV)
+	$(UV) lock
 
 run: $(STAMP)
 	$(BIN)/litestar database upgrade --no-prompt

@@ -58,8 +58,8 @@ from reelvault.accounts.passwords import hash_password
 from reelvault.db import build_sqlalchemy_config
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.services import GenerationService, ListingQuery
-from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 from servers import uvicorn_server
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from reelvault.media.demo_clips import render_clip
+from reelvault.demo.clips import render_clip
 
 PASSWORD = "load-test-password"
 WORDS = ("sneaker", "coffee", "skyline", "perfume", "headphones", "sunrise")

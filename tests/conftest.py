@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 from tests.support.factories import Account, register_and_login
 from tests.support.postgres import postgres_server
 from tests.support.servers import LiveServer, migrate

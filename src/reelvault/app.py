@@ -13,17 +13,16 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
+from reelvault.accounts.auth import build_jwt_auth, cookie_requests_from_own_origin
 from reelvault.accounts.controllers import AuthController
-from reelvault.auth import build_jwt_auth, cookie_requests_from_own_origin
+from reelvault.accounts.deps import provide_current_user
 from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
+from reelvault.delivery.responder import MediaDelivery
 from reelvault.errors import exception_handlers
-from reelvault.generations.controllers import GenerationController
+from reelvault.generations.controllers import GenerationController, MediaController
 from reelvault.generations.recovery import recover_interrupted_operations
 from reelvault.health import HealthController
-from reelvault.media.controllers import MediaController
-from reelvault.media.delivery import MediaDelivery
-from reelvault.media.storage import MediaStore
 from reelvault.observability import (
     MetricsController,
     install_request_context,
@@ -31,6 +30,7 @@ from reelvault.observability import (
 )
 from reelvault.openapi import document_errors
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 
 # The wheel carries the gallery inside the package; a source checkout keeps it at the top.
 _PACKAGED_WEB = Path(__file__).resolve().parent / "web"
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         path="/",
         route_handlers=[AuthController, GenerationController, MediaController],
         guards=[cookie_requests_from_own_origin],
+        dependencies={"current_user": Provide(provide_current_user, sync_to_thread=False)},
     )
 
     async def recover_on_startup() -> None:

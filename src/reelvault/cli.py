@@ -25,7 +25,7 @@ def reelvault_cli() -> None:
 @click.option("--reset", is_flag=True, help="Delete the demo videos first and render them again.")
 def demo(reset: bool) -> None:
     """Create (or refresh) the demo account and its demo videos."""
-    from reelvault.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo
+    from reelvault.demo.library import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo
 
     settings = _settings()
     settings.ensure_directories()

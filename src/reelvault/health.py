@@ -9,7 +9,7 @@ from litestar.params import SkipValidation
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelvault.media.storage import MediaStore
+from reelvault.storage.store import MediaStore
 
 
 class HealthController(Controller):

@@ -3,7 +3,8 @@
 Litestar documents a 400 for every handler that validates input, but the contract answers 422;
 and the errors raised by our domain layer (401, 403, 404, 409, 413, 415, 500) are not visible to
 its generator. One pass over the document fixes both, so generated clients and schemathesis see
-every status code the API can return.
+every status code the API can return. This is the one place error answers are documented:
+handlers declare only their successful answers.
 """
 
 from __future__ import annotations
@@ -39,8 +40,17 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         403: "The video belongs to someone else",
         500: "The video could not be deleted; nothing was changed",
     },
-    ("get", "/api/video/{generation_id}"): {400: "Video not ready"},
-    ("head", "/api/video/{generation_id}"): {400: "Video not ready"},
+    ("get", "/api/video/{generation_id}"): {
+        400: "Video not ready",
+        412: "Precondition failed (If-Match or If-Unmodified-Since)",
+        416: "Range not satisfiable",
+    },
+    ("head", "/api/video/{generation_id}"): {
+        400: "Video not ready",
+        412: "Precondition failed (If-Match or If-Unmodified-Since)",
+        416: "Range not satisfiable",
+    },
+    ("get", "/api/thumbnail/{generation_id}"): {404: "Thumbnail not found"},
     ("get", "/health/ready"): {503: "The database or the media directory is unavailable"},
 }
 
@@ -61,6 +71,12 @@ def document_errors(document: OpenAPI) -> OpenAPI:
             responses = operation.responses if operation.responses is not None else {}
             operation.responses = responses
             validation = responses.pop("400", None)
+            declared = [code for code in responses if code[0] in "45"]
+            if declared:
+                raise ValueError(
+                    f"{method.upper()} {path} documents {declared} itself: error answers are "
+                    "documented only here, in EXTRA_ERRORS"
+                )
             for status, description in EXTRA_ERRORS.get((method, path), {}).items():
                 responses[str(status)] = error_response(description)
             if not path.startswith("/api/"):

@@ -9,7 +9,7 @@ import httpx
 import jwt
 import pytest
 
-from reelvault.auth import AUTH_COOKIE
+from reelvault.accounts.auth import AUTH_COOKIE
 from tests.conftest import Deployment
 from tests.support.factories import PASSWORD, Account, register_and_login
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelvault.generations import files
 from reelvault.generations.services import GenerationService
+from reelvault.storage import files
 from tests.conftest import Deployment
 from tests.support.crash import CRASHED, DELETE_STEPS, IMPORT_STEPS
 from tests.support.factories import Account, generation_row, insert_generations

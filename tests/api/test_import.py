@@ -10,7 +10,7 @@ import av
 import httpx
 import pytest
 
-from reelvault.media.faststart import moov_at_front
+from reelvault.media.atoms import moov_at_front
 from reelvault.media.probe import probe
 from reelvault.settings import Settings
 from tests.conftest import Deployment
@@ -59,7 +59,8 @@ async def test_import_stores_a_playable_completed_video(
     assert item["duration"] == 2
     assert item["prompt"] == "Sneaker launch, neon city"
     assert item["file_available"] is True
-    assert item["video_url"] == f"/api/video/{item['id']}"
+    assert item["video_url"].startswith(f"/api/video/{item['id']}?v=")
+    assert item["thumbnail_url"] == f"/api/thumbnail/{item['id']}?v={item['video_url'][-12:]}"
     stored = deployment.media.root / "videos" / f"{item['id']}.mp4"
     assert item["file_size"] == stored.stat().st_size
     served = await account.client.get(item["video_url"])

@@ -48,7 +48,13 @@ async def all_pages(account: Account, page_size: int, **params: object) -> list[
 async def test_new_account_has_an_empty_gallery(account: Account) -> None:
     response = await account.client.get("/api/generations")
     assert response.status_code == 200
-    assert response.json() == {"total": 0, "limit": 20, "offset": 0, "generations": []}
+    assert response.json() == {
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next_cursor": None,
+        "generations": [],
+    }
 
 
 async def test_items_have_the_contract_fields_and_no_paths(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from reelvault.auth import AUTH_COOKIE
+from reelvault.accounts.auth import AUTH_COOKIE
 from reelvault.settings import Settings
 from tests.support.factories import (
     Account,

@@ -39,7 +39,7 @@ from tests.support.video_http import import_video, stored_video
 MiB = 1024 * 1024
 READERS = 50
 WHOLE_FILE_READERS = 10  # every fifth reader starts with the whole file
-CHUNK = 256 * 1024  # reelvault.media.streaming.DEFAULT_CHUNK_SIZE
+CHUNK = 256 * 1024  # reelvault.delivery.streaming.DEFAULT_CHUNK_SIZE
 # What 50 streams may cost the server at most: each holds about three chunk buffers at a time
 # (the one being read in the worker thread, the one handed to uvicorn, and what sits in the
 # transport's write buffer before back-pressure stops it), so 50 x 3 x 256 KiB = 37.5 MiB,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
 
-from reelvault.media.demo_clips import render_clip
+from reelvault.demo.clips import render_clip
 from reelvault.settings import Settings
 from tests.browser.helpers import Library
 from tests.support.servers import ROOT, LiveServer, migrate

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelvault.demo import DEMO_EMAIL, DEMO_ITEMS, DEMO_PASSWORD, SIZES
+from reelvault.demo.library import DEMO_EMAIL, DEMO_ITEMS, DEMO_PASSWORD, SIZES
 from reelvault.media.probe import probe
 from reelvault.settings import Settings
 from tests.support.servers import ROOT, LiveServer, migrate, settings_env

@@ -16,10 +16,10 @@ from pathlib import Path
 from uuid import UUID
 
 from reelvault.db import build_sqlalchemy_config
-from reelvault.generations import files
 from reelvault.generations.services import GenerationService
-from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from reelvault.storage import files
+from reelvault.storage.store import MediaStore
 
 CRASHED = 77
 DELETE_STEPS = (
@@ -86,11 +86,11 @@ async def main(action: str, subject: str, owner: str, step: str) -> None:
     config = build_sqlalchemy_config(settings)
     arm(step)
     async with config.get_session() as session:
-        service = GenerationService(session=session)
+        service = GenerationService(session=session, store=store)
         if action == "delete":
-            await service.delete_for_owner(UUID(subject), UUID(owner), store)
+            await service.delete_for_owner(UUID(subject), UUID(owner))
         else:
-            await service.import_file(UUID(owner), "Crash test import", Path(subject), store)
+            await service.import_file(UUID(owner), "Crash test import", Path(subject))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import functools
 import tempfile
 from pathlib import Path
 
-from reelvault.media.demo_clips import render_clip
+from reelvault.demo.clips import render_clip
 
 _CACHE = Path(tempfile.mkdtemp(prefix="reelvault-test-clips-"))
 

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from reelvault.media import journal
+from reelvault.storage import journal
 
 
 def test_a_running_operation_is_not_recovered(tmp_path: Path) -> None:

@@ -16,14 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reelvault.media.demo_clips import render_clip
+from reelvault.demo.clips import render_clip
+from reelvault.media.atoms import is_truncated, moov_at_front, top_level_atoms
 from reelvault.media.errors import MediaError, NotAVideoError
-from reelvault.media.faststart import (
-    is_truncated,
-    moov_at_front,
-    remux_faststart,
-    top_level_atoms,
-)
+from reelvault.media.faststart import remux_faststart
 from reelvault.media.probe import MP4_FORMAT, probe
 from reelvault.media.thumbnails import write_thumbnail
 

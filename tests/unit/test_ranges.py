@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reelvault.media.ranges import (
+from reelvault.delivery.ranges import (
     ByteRange,
     Plan,
     RequestHeaders,

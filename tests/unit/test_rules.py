@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from reelvault.errors import InvalidValue, NotFound
-from reelvault.generations.services import ListingQuery, validate_prompt
+from reelvault.generations.services import validate_prompt
+from reelvault.generations.upload import UploadRejected, multipart_boundary
 from reelvault.media.ingest import thumbnail_width
-from reelvault.media.storage import MediaStore, OutsideMediaDirectory
-from reelvault.media.upload import UploadRejected, multipart_boundary
 from reelvault.paths import parse_id
+from reelvault.storage.store import MediaStore, OutsideMediaDirectory
 
 
 @pytest.mark.parametrize(
@@ -26,13 +26,6 @@ def test_prompt_rules() -> None:
     for bad in (None, "", "   ", "p" * 2001):
         with pytest.raises(InvalidValue):
             validate_prompt(bad)
-
-
-def test_listing_order_has_the_id_tie_breaker() -> None:
-    orders = [
-        f for f in ListingQuery(sort="created_at_asc").filters() if type(f).__name__ == "OrderBy"
-    ]
-    assert [(o.field_name, o.sort_order) for o in orders] == [("created_at", "asc"), ("id", "asc")]
 
 
 def test_malformed_ids_are_not_found() -> None:

@@ -23,8 +23,8 @@ import uvicorn
 from litestar import Litestar, Request, route
 from litestar.response import Response
 
-from reelvault.media.ranges import ByteRange, Plan, RequestHeaders, make_etag, plan_response
-from reelvault.media.streaming import (
+from reelvault.delivery.ranges import ByteRange, Plan, RequestHeaders, make_etag, plan_response
+from reelvault.delivery.streaming import (
     build_response,
     error_body,
     iter_file_range,

@@ -2,38 +2,41 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from advanced_alchemy.extensions.litestar.providers import create_service_provider
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
-from reelvault.accounts.models import User
+from reelvault.accounts.schemas import Account
+from reelvault.delivery.responder import MediaDelivery, thumbnail_file, video_file
+from reelvault.generations.deps import provide_generations
+from reelvault.generations.listing import ListingQuery, SortOrder
 from reelvault.generations.models import GenerationStatus
-from reelvault.generations.openapi import ImportOperation
-from reelvault.generations.schemas import (
-    DeletedGeneration,
-    GenerationItem,
-    GenerationPage,
-    SortOrder,
-)
-from reelvault.generations.services import GenerationService, ListingQuery
-from reelvault.media.storage import MediaStore
+from reelvault.generations.openapi import VIDEO_RESPONSES, ImportOperation, VideoOperation
+from reelvault.generations.schemas import DeletedGeneration, GenerationItem, GenerationPage
+from reelvault.generations.services import GenerationService
 from reelvault.paths import parse_id
-from reelvault.settings import Settings
+
+CurrentUser = NamedDependency[SkipValidation[Account]]
+Generations = NamedDependency[SkipValidation[GenerationService]]
+Version = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=64, description="The media version from the item's URL; cached as immutable"
+    ),
+]
 
 
 class GenerationController(Controller):
     path = "/api/generations"
     tags = ["Generations"]
-    dependencies = {"generations": Provide(create_service_provider(GenerationService))}
+    dependencies = {"generations": Provide(provide_generations)}
 
     @get("/", summary="List the caller's generations")
     async def list_generations(
         self,
-        request: Request[User, Any, Any],
-        generations: NamedDependency[GenerationService],
-        media: NamedDependency[SkipValidation[MediaStore]],
+        current_user: CurrentUser,
+        generations: Generations,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size")] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Items to skip")] = 0,
         status: Annotated[
@@ -51,19 +54,24 @@ class GenerationController(Controller):
         sort: Annotated[SortOrder, QueryParameter(description="Order by creation time")] = (
             "created_at_desc"
         ),
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=512,
+                description="The previous page's `next_cursor`: the page after it (keyset)",
+            ),
+        ] = None,
     ) -> GenerationPage:
-        query = ListingQuery(limit=limit, offset=offset, status=status, q=q, sort=sort)
-        return await generations.page_for_owner(request.user.id, query, media)
+        query = ListingQuery(
+            limit=limit, offset=offset, status=status, q=q, sort=sort, cursor=cursor
+        )
+        return await generations.page_for_owner(current_user.id, query)
 
     @get("/{generation_id:str}", summary="One of the caller's generations")
     async def get_generation(
-        self,
-        request: Request[User, Any, Any],
-        generations: NamedDependency[GenerationService],
-        media: NamedDependency[SkipValidation[MediaStore]],
-        generation_id: FromPath[str],
+        self, current_user: CurrentUser, generations: Generations, generation_id: FromPath[str]
     ) -> GenerationItem:
-        return await generations.item_for_owner(parse_id(generation_id), request.user.id, media)
+        return await generations.item_for_owner(parse_id(generation_id), current_user.id)
 
     @post(
         "/",
@@ -72,39 +80,83 @@ class GenerationController(Controller):
         operation_class=ImportOperation,
         # The body is streamed to disk by the service, which enforces the upload limit itself.
         request_max_body_size=None,
-        responses={
-            413: ResponseSpec(None, description="The file is over the maximum upload size"),
-            415: ResponseSpec(None, description="The file is not a playable video"),
-        },
     )
     async def import_generation(
         self,
-        request: Request[User, Any, Any],
-        generations: NamedDependency[GenerationService],
-        media: NamedDependency[SkipValidation[MediaStore]],
-        settings: NamedDependency[SkipValidation[Settings]],
+        request: Request[Account, Any, Any],
+        current_user: CurrentUser,
+        generations: Generations,
     ) -> GenerationItem:
         return await generations.import_upload(
-            request.user.id,
-            request.stream(),
-            request.headers.get("content-type"),
-            media,
-            settings.max_upload_bytes,
+            current_user.id, request.stream(), request.headers.get("content-type")
         )
 
     @delete(
         "/{generation_id:str}",
         status_code=200,
         summary="Delete a generation: its video, thumbnail and record, all or nothing",
-        responses={403: ResponseSpec(None, description="The video belongs to someone else")},
     )
     async def delete_generation(
-        self,
-        request: Request[User, Any, Any],
-        generations: NamedDependency[GenerationService],
-        media: NamedDependency[SkipValidation[MediaStore]],
-        generation_id: FromPath[str],
+        self, current_user: CurrentUser, generations: Generations, generation_id: FromPath[str]
     ) -> DeletedGeneration:
         parsed = parse_id(generation_id)
-        await generations.delete_for_owner(parsed, request.user.id, media)
+        await generations.delete_for_owner(parsed, current_user.id)
         return DeletedGeneration(generation_id=parsed)
+
+
+class MediaController(Controller):
+    tags = ["Media"]
+    dependencies = {"generations": Provide(provide_generations)}
+
+    @route(
+        "/api/video/{generation_id:str}",
+        http_method=["GET", "HEAD"],
+        summary="The caller's video, with HTTP range support",
+        media_type="video/mp4",
+        responses=VIDEO_RESPONSES,
+        operation_class=VideoOperation,
+    )
+    async def video(
+        self,
+        request: Request[Account, Any, Any],
+        current_user: CurrentUser,
+        generations: Generations,
+        delivery: NamedDependency[SkipValidation[MediaDelivery]],
+        generation_id: FromPath[str],
+        v: Version = None,
+    ) -> Response[Any]:
+        parsed = parse_id(generation_id)
+        stored = await generations.video_for_owner(parsed, current_user.id)
+        media = video_file(
+            parsed, current_user.id, stored.relpath, immutable=_current(v, stored.version)
+        )
+        return await delivery.respond(media, request.method, request.headers)
+
+    @get(
+        "/api/thumbnail/{generation_id:str}",
+        summary="The thumbnail of the caller's generation",
+        media_type="image/jpeg",
+        responses={304: ResponseSpec(None, description="Not modified")},
+    )
+    async def thumbnail(
+        self,
+        request: Request[Account, Any, Any],
+        current_user: CurrentUser,
+        generations: Generations,
+        delivery: NamedDependency[SkipValidation[MediaDelivery]],
+        generation_id: FromPath[str],
+        v: Version = None,
+    ) -> Response[Any]:
+        parsed = parse_id(generation_id)
+        stored = await generations.thumbnail_for_owner(parsed, current_user.id)
+        media = thumbnail_file(
+            parsed, current_user.id, stored.relpath, immutable=_current(v, stored.version)
+        )
+        # Thumbnails are small and cached by the browser: served by the app in every mode.
+        return await delivery.respond(media, request.method, request.headers, accel=False)
+
+
+def _current(requested: str | None, stored: str | None) -> bool:
+    """Immutable caching only for the URL of the bytes being sent; a stale `?v=` still
+    answers (with the current bytes) but may be revalidated."""
+    return requested is not None and stored is not None and requested == stored

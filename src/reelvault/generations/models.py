@@ -6,7 +6,18 @@ from uuid import UUID
 
 from advanced_alchemy.base import UUIDAuditBase
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -57,3 +68,25 @@ class Generation(UUIDAuditBase):
     progress: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     completed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    # Changes whenever the stored bytes do: media URLs carry it (`?v=`), so a client may cache
+    # them as immutable. Null while there are no files.
+    media_version: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+# How many generations each owner has, per status, kept exact by database triggers (migration
+# 0003) in the same transaction as every insert, delete and status change: a listing's `total`
+# is one primary-key read instead of a COUNT over the owner's index entries.
+generation_tally = Table(
+    "generation_tally",
+    Generation.metadata,
+    Column(
+        "user_id",
+        GUID(),
+        ForeignKey("user_account.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    *(
+        Column(status.value, BigInteger, nullable=False, server_default="0")
+        for status in GenerationStatus
+    ),
+)

@@ -15,10 +15,9 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelvault.generations import files
 from reelvault.generations.models import Generation
-from reelvault.media import journal
-from reelvault.media.storage import MediaStore
+from reelvault.storage import files, journal
+from reelvault.storage.store import MediaStore
 
 logger = logging.getLogger("reelvault.recovery")
 

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from reelvault.generations.models import Generation, GenerationStatus
-
-SortOrder = Literal["created_at_desc", "created_at_asc"]
+from reelvault.generations.models import GenerationStatus
 
 
 class GenerationItem(msgspec.Struct):
@@ -33,6 +31,8 @@ class GenerationPage(msgspec.Struct):
     total: int
     limit: int
     offset: int
+    # Pass it back as `cursor` for the page after this one; null on the last page.
+    next_cursor: str | None
     generations: list[GenerationItem]
 
 
@@ -41,31 +41,37 @@ class DeletedGeneration(msgspec.Struct):
     message: str = "Video deleted successfully"
 
 
-def video_url(generation_id: UUID) -> str:
-    return f"/api/video/{generation_id}"
+def video_url(generation_id: UUID, version: str | None = None) -> str:
+    return _versioned(f"/api/video/{generation_id}", version)
 
 
-def thumbnail_url(generation_id: UUID) -> str:
-    return f"/api/thumbnail/{generation_id}"
+def thumbnail_url(generation_id: UUID, version: str | None = None) -> str:
+    return _versioned(f"/api/thumbnail/{generation_id}", version)
 
 
-def to_item(generation: Generation, *, file_available: bool) -> GenerationItem:
-    completed = generation.status == GenerationStatus.COMPLETED
-    in_flight = generation.status in (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
+def _versioned(path: str, version: str | None) -> str:
+    return f"{path}?v={version}" if version else path
+
+
+def to_item(row: Any, *, file_available: bool) -> GenerationItem:
+    """A `GenerationItem` from a `Generation` or a row of `listing.ITEM_COLUMNS`."""
+    status = GenerationStatus(row.status)
+    completed = status == GenerationStatus.COMPLETED
+    in_flight = status in (GenerationStatus.PENDING, GenerationStatus.PROCESSING)
     return GenerationItem(
-        id=generation.id,
-        prompt=generation.prompt,
-        status=GenerationStatus(generation.status),
-        video_url=video_url(generation.id) if completed and generation.video_path else None,
-        thumbnail_url=thumbnail_url(generation.id) if generation.thumbnail_path else None,
-        duration=generation.duration,
-        cost=generation.cost,
-        width=generation.width,
-        height=generation.height,
-        file_size=generation.file_size,
+        id=row.id,
+        prompt=row.prompt,
+        status=status,
+        video_url=video_url(row.id, row.media_version) if completed and row.video_path else None,
+        thumbnail_url=thumbnail_url(row.id, row.media_version) if row.thumbnail_path else None,
+        duration=row.duration,
+        cost=row.cost,
+        width=row.width,
+        height=row.height,
+        file_size=row.file_size,
         file_available=completed and file_available,
-        progress=generation.progress if in_flight else None,
-        error=generation.error if generation.status == GenerationStatus.FAILED else None,
-        created_at=generation.created_at,
-        completed_at=generation.completed_at,
+        progress=row.progress if in_flight else None,
+        error=row.error if status == GenerationStatus.FAILED else None,
+        created_at=row.created_at,
+        completed_at=row.completed_at,
     )

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,17 +12,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
-from advanced_alchemy.filters import (
-    CollectionFilter,
-    LimitOffset,
-    OrderBy,
-    SearchFilter,
-    StatementFilter,
-)
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import to_thread
+from sqlalchemy import bindparam, select
 from sqlalchemy import delete as sa_delete
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelvault.errors import (
     BadRequest,
@@ -32,43 +28,41 @@ from reelvault.errors import (
     StorageFailure,
     UnsupportedMedia,
 )
-from reelvault.generations import files
+from reelvault.generations.listing import (
+    ITEM_COLUMNS,
+    ListingQuery,
+    page_statement,
+    total_statement,
+)
 from reelvault.generations.models import Generation, GenerationStatus
-from reelvault.generations.schemas import GenerationItem, GenerationPage, SortOrder, to_item
-from reelvault.media import journal
+from reelvault.generations.schemas import GenerationItem, GenerationPage, to_item
+from reelvault.generations.upload import multipart_boundary, receive_upload
 from reelvault.media.errors import NotAVideoError
 from reelvault.media.ingest import prepare_video
-from reelvault.media.storage import MediaStore
-from reelvault.media.upload import multipart_boundary, receive_upload
 from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, clip, log_event
+from reelvault.storage import files, journal
+from reelvault.storage.store import MediaStore
 
 PROMPT_MAX = 2000
 
 logger = logging.getLogger("reelvault.generations")
 
+# Reads are Core statements with the owner in the WHERE clause: one round trip proves
+# ownership and fetches the row, with no ORM identity map to fill for a read-only request.
+_ITEM_OF_OWNER = select(*ITEM_COLUMNS).where(
+    Generation.id == bindparam("generation_id"), Generation.user_id == bindparam("owner_id")
+)
+_MEDIA_OF_OWNER = select(
+    Generation.status, Generation.video_path, Generation.thumbnail_path, Generation.media_version
+).where(Generation.id == bindparam("generation_id"), Generation.user_id == bindparam("owner_id"))
+
 
 @dataclass(frozen=True)
-class ListingQuery:
-    limit: int = 20
-    offset: int = 0
-    status: GenerationStatus | None = None
-    q: str | None = None
-    sort: SortOrder = "created_at_desc"
+class StoredMedia:
+    """Where one of the caller's media files is, and the version its URL carries."""
 
-    def filters(self) -> list[StatementFilter]:
-        direction = "asc" if self.sort == "created_at_asc" else "desc"
-        # `id` breaks ties between equal timestamps, so pages never repeat or skip an item.
-        filters: list[StatementFilter] = [
-            OrderBy("created_at", direction),
-            OrderBy("id", direction),
-            LimitOffset(limit=self.limit, offset=self.offset),
-        ]
-        if self.status is not None:
-            filters.append(CollectionFilter("status", [self.status.value]))
-        if self.q:
-            # escape_wildcards: `%` and `_` in a prompt search are literal characters.
-            filters.append(SearchFilter("prompt", self.q, ignore_case=True, escape_wildcards=True))
-        return filters
+    relpath: str
+    version: str | None
 
 
 class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
@@ -77,15 +71,26 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
 
     repository_type = Repository
 
-    async def page_for_owner(
-        self, owner_id: UUID, query: ListingQuery, store: MediaStore
-    ) -> GenerationPage:
+    def __init__(
+        self, session: AsyncSession, *, store: MediaStore, max_upload_bytes: int = 0, **kwargs: Any
+    ) -> None:
+        super().__init__(session=session, **kwargs)
+        self.store = store
+        self.max_upload_bytes = max_upload_bytes
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.repository.session  # type: ignore[return-value]
+
+    async def page_for_owner(self, owner_id: UUID, query: ListingQuery) -> GenerationPage:
         started = time.perf_counter()
-        # A separate COUNT: the window-function count reports 0 for a page past the end.
-        rows, total = await self.get_many_and_count(
-            *query.filters(), user_id=owner_id, count_with_window_function=False
-        )
-        items = await self.to_items(rows, store)
+        dialect = self.session.bind.dialect.name
+        rows = (await self.session.execute(page_statement(owner_id, query, dialect))).all()
+        total = (await self.session.execute(total_statement(owner_id, query, dialect))).scalar()
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        items = await self.to_items(rows)
+        next_cursor = query.cursor_for(rows[-1].created_at, rows[-1].id) if more else None
         elapsed = time.perf_counter() - started
         log_event(
             logger,
@@ -93,11 +98,12 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             user_id=owner_id,
             limit=query.limit,
             offset=query.offset,
+            cursor=query.cursor is not None,
             status=query.status,
             sort=query.sort,
-            q=query.q,
+            q=clip(query.q),
             results=len(items),
-            total=total,
+            total=total or 0,
         )
         if query.q:
             SEARCH_SECONDS.observe(elapsed)
@@ -107,33 +113,51 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 user_id=owner_id,
                 term=clip(query.q),
                 results=len(items),
-                total=total,
+                total=total or 0,
                 elapsed_ms=round(elapsed * 1000, 2),
             )
         return GenerationPage(
-            total=total, limit=query.limit, offset=query.offset, generations=items
+            total=total or 0,
+            limit=query.limit,
+            offset=query.offset,
+            next_cursor=next_cursor,
+            generations=items,
         )
 
-    async def item_for_owner(
-        self, generation_id: UUID, owner_id: UUID, store: MediaStore
-    ) -> GenerationItem:
-        generation = await self.get_for_owner(generation_id, owner_id)
-        return (await self.to_items([generation], store))[0]
-
-    async def playable_for_owner(self, generation_id: UUID, owner_id: UUID) -> Generation:
-        """The caller's generation whose video can be streamed: completed, with a file path."""
-        generation = await self.get_for_owner(generation_id, owner_id)
-        if generation.status != GenerationStatus.COMPLETED:
-            raise BadRequest("Video not ready")
-        if not generation.video_path:
+    async def item_for_owner(self, generation_id: UUID, owner_id: UUID) -> GenerationItem:
+        row = (
+            await self.session.execute(
+                _ITEM_OF_OWNER, {"generation_id": generation_id, "owner_id": owner_id}
+            )
+        ).first()
+        if row is None:
             raise NotFound("Video not found")
-        return generation
+        return (await self.to_items([row]))[0]
 
-    async def with_thumbnail_for_owner(self, generation_id: UUID, owner_id: UUID) -> Generation:
-        generation = await self.get_for_owner(generation_id, owner_id)
-        if not generation.thumbnail_path:
+    async def video_for_owner(self, generation_id: UUID, owner_id: UUID) -> StoredMedia:
+        """The caller's video that can be streamed: completed, with a file."""
+        row = await self._media_row(generation_id, owner_id, "Video not found")
+        if row.status != GenerationStatus.COMPLETED:
+            raise BadRequest("Video not ready")
+        if not row.video_path:
+            raise NotFound("Video not found")
+        return StoredMedia(row.video_path, row.media_version)
+
+    async def thumbnail_for_owner(self, generation_id: UUID, owner_id: UUID) -> StoredMedia:
+        row = await self._media_row(generation_id, owner_id, "Thumbnail not found")
+        if not row.thumbnail_path:
             raise NotFound("Thumbnail not found")
-        return generation
+        return StoredMedia(row.thumbnail_path, row.media_version)
+
+    async def _media_row(self, generation_id: UUID, owner_id: UUID, missing: str) -> Any:
+        row = (
+            await self.session.execute(
+                _MEDIA_OF_OWNER, {"generation_id": generation_id, "owner_id": owner_id}
+            )
+        ).first()
+        if row is None:
+            raise NotFound(missing)
+        return row
 
     async def get_for_owner(
         self, generation_id: UUID, owner_id: UUID, *, for_deletion: bool = False
@@ -155,62 +179,50 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         return generation
 
     async def import_upload(
-        self,
-        owner_id: UUID,
-        body: AsyncIterator[bytes],
-        content_type: str | None,
-        store: MediaStore,
-        max_upload_bytes: int,
+        self, owner_id: UUID, body: AsyncIterator[bytes], content_type: str | None
     ) -> GenerationItem:
         """Stream an upload to disk, check it is a playable video, store it as a completed
         generation. On any failure nothing remains: no row, no file, no temporary file."""
         try:
             boundary = multipart_boundary(content_type)
-            with journal.operation(store.incoming_dir(), "import") as op:
+            with journal.operation(self.store.incoming_dir(), "import") as op:
                 received = await receive_upload(
                     body,
                     boundary,
                     op.folder / "upload",
                     file_field="file",
-                    max_file_bytes=max_upload_bytes,
+                    max_file_bytes=self.max_upload_bytes,
                 )
                 prompt = validate_prompt(received.fields.get("prompt"))
                 if received.file_path is None:
                     raise InvalidValue("Attach the video as the form field 'file'")
-                generation = await self._store_video(
-                    owner_id, prompt, op, received.file_path, store
-                )
+                generation = await self._store_video(owner_id, prompt, op, received.file_path)
         except DomainError:
             IMPORTS.labels("rejected").inc()
             raise
         return to_item(generation, file_available=True)
 
     async def import_file(
-        self, owner_id: UUID, prompt: str, source: Path, store: MediaStore, **fields: Any
+        self, owner_id: UUID, prompt: str, source: Path, **fields: Any
     ) -> Generation:
         """Import a file already on this machine (the demo account, the CLI)."""
-        with journal.operation(store.incoming_dir(), "import") as op:
+        with journal.operation(self.store.incoming_dir(), "import") as op:
             upload = op.folder / "upload"
             await to_thread.run_sync(shutil.copyfile, source, upload)
-            return await self._store_video(
-                owner_id, validate_prompt(prompt), op, upload, store, **fields
-            )
+            return await self._store_video(owner_id, validate_prompt(prompt), op, upload, **fields)
 
     async def _store_video(
-        self,
-        owner_id: UUID,
-        prompt: str,
-        op: journal.Operation,
-        upload: Path,
-        store: MediaStore,
-        **fields: Any,
+        self, owner_id: UUID, prompt: str, op: journal.Operation, upload: Path, **fields: Any
     ) -> Generation:
         try:
             prepared = await to_thread.run_sync(prepare_video, upload, op.folder)
         except NotAVideoError as exc:
+            log_event(logger, "import", user_id=owner_id, outcome="rejected", reason=exc.reason)
             raise UnsupportedMedia(exc.message) from exc
         generation_id = uuid4()
-        placed = await to_thread.run_sync(files.place_imported, store, op, generation_id, prepared)
+        placed = await to_thread.run_sync(
+            files.place_imported, self.store, op, generation_id, prepared.video, prepared.thumbnail
+        )
         now = datetime.now(UTC)
         values: dict[str, Any] = {
             "id": generation_id,
@@ -219,6 +231,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             "status": GenerationStatus.COMPLETED,
             "video_path": placed["video"],
             "thumbnail_path": placed["thumbnail"],
+            "media_version": new_media_version(),
             "duration": round(prepared.info.duration_seconds),
             "width": prepared.info.width,
             "height": prepared.info.height,
@@ -230,8 +243,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         try:
             generation = await self.create(Generation(**values), auto_commit=True)
         except BaseException:
-            await self.repository.session.rollback()
-            await to_thread.run_sync(files.remove_placed, store, placed)
+            await self.session.rollback()
+            await to_thread.run_sync(files.remove_placed, self.store, placed)
             raise
         IMPORTS.labels("stored").inc()
         log_event(
@@ -239,6 +252,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             "import",
             user_id=owner_id,
             generation_id=generation_id,
+            outcome="stored",
             bytes=prepared.size,
             width=prepared.info.width,
             height=prepared.info.height,
@@ -247,13 +261,12 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         )
         return generation
 
-    async def delete_for_owner(
-        self, generation_id: UUID, owner_id: UUID, store: MediaStore
-    ) -> None:
+    async def delete_for_owner(self, generation_id: UUID, owner_id: UUID) -> None:
         """All or nothing: files go to the trash, the row is deleted and committed, then the
         trash is emptied. A failure before the commit puts every file back."""
         generation = await self.get_for_owner(generation_id, owner_id, for_deletion=True)
         wanted = {"video": generation.video_path, "thumbnail": generation.thumbnail_path}
+        store = self.store
         with journal.operation(store.trash_dir(), f"delete-{generation_id}") as op:
             try:
                 moved, report = await to_thread.run_sync(
@@ -266,11 +279,11 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 await self.delete_row(generation_id)
             except RepositoryNotFoundError:
                 # A concurrent delete of the same video won the race: it owns the files now.
-                await self.repository.session.rollback()
+                await self.session.rollback()
                 await to_thread.run_sync(files.restore_from_trash, store, op, moved)
                 raise NotFound("Video not found") from None
             except BaseException:
-                await self.repository.session.rollback()
+                await self.session.rollback()
                 await to_thread.run_sync(files.restore_from_trash, store, op, moved)
                 _deletion_failed(generation_id, owner_id, step="commit")
                 logger.exception("delete generation_id=%s: the commit failed", generation_id)
@@ -289,22 +302,27 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def delete_row(self, generation_id: UUID) -> None:
         """Delete and commit, checking that this statement is the one that removed the row:
         on SQLite a concurrent delete can pass the ownership check before either commits."""
-        session = self.repository.session
+        session = self.session
         result = await session.execute(sa_delete(Generation).where(Generation.id == generation_id))
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise RepositoryNotFoundError("Video not found")
         await session.commit()
 
-    @staticmethod
-    async def to_items(rows: list[Generation], store: MediaStore) -> list[GenerationItem]:
-        def availability() -> list[bool]:
-            return [
-                row.status == GenerationStatus.COMPLETED and store.exists(row.video_path)
-                for row in rows
-            ]
-
-        available = await to_thread.run_sync(availability)
+    async def to_items(self, rows: Sequence[Any]) -> list[GenerationItem]:
+        completed = [
+            row.video_path if row.status == GenerationStatus.COMPLETED else None for row in rows
+        ]
+        # One trip to a worker thread for the whole page: a slow disk never blocks the loop.
+        available = (
+            await to_thread.run_sync(lambda: [self.store.exists(path) for path in completed])
+            if any(completed)
+            else [False] * len(rows)
+        )
         return [to_item(row, file_available=ok) for row, ok in zip(rows, available, strict=True)]
+
+
+def new_media_version() -> str:
+    return secrets.token_urlsafe(9)
 
 
 def _deletion_failed(generation_id: UUID, owner_id: UUID, *, step: str) -> None:

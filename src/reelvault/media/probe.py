@@ -22,8 +22,8 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from reelvault.media.atoms import is_truncated, moov_at_front, top_level_atoms
 from reelvault.media.errors import NotAVideoError
-from reelvault.media.faststart import is_truncated, moov_at_front, top_level_atoms
 
 MP4_FORMAT = "mov,mp4,m4a,3gp,3g2,mj2"  # FFmpeg's one demuxer for MP4 and QuickTime MOV
 

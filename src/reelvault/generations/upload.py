@@ -23,10 +23,8 @@ class UploadRejected(BadRequest):
 @dataclass
 class ReceivedUpload:
     fields: dict[str, str]
-    file_field: str | None = None
     file_path: Path | None = None
     file_size: int = 0
-    filename: str | None = None
 
 
 def multipart_boundary(content_type: str | None) -> bytes:
@@ -67,9 +65,7 @@ async def receive_upload(
                             if received.file_path is not None:
                                 raise UploadRejected("Send exactly one file")
                             sink = await aiofiles.open(destination, "wb")
-                            received.file_field = segment.name
                             received.file_path = destination
-                            received.filename = segment.filename
                     elif event is None:  # end of a part
                         if segment is None:
                             raise UploadRejected("The multipart/form-data body is malformed")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reelvault.media.storage import fsync_directory
+from reelvault.storage.store import fsync_directory
 
 LOCK = "lock"
 STARTING_GRACE_SECONDS = 300

@@ -15,17 +15,20 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Response
 
+from reelvault.delivery.ranges import RequestHeaders, make_etag, plan_response
+from reelvault.delivery.streaming import build_response
 from reelvault.errors import NotFound
-from reelvault.media.ranges import RequestHeaders, make_etag, plan_response
-from reelvault.media.storage import MediaStore, OutsideMediaDirectory
-from reelvault.media.streaming import build_response
 from reelvault.observability import clip, log_event
+from reelvault.storage.store import MediaStore, OutsideMediaDirectory
 
 logger = logging.getLogger("reelvault.media")
 
 VIDEO_TYPE = "video/mp4"
 THUMBNAIL_TYPE = "image/jpeg"
 THUMBNAIL_CACHE = "private, max-age=86400"
+VIDEO_CACHE = "private"
+# A URL whose `?v=` names the current bytes never changes meaning: no revalidation, ever.
+IMMUTABLE_CACHE = "private, max-age=31536000, immutable"
 
 
 @dataclass(frozen=True)
@@ -39,26 +42,30 @@ class MediaFile:
     not_found: str
 
 
-def video_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
+def video_file(
+    generation_id: UUID, owner_id: UUID, relpath: str, *, immutable: bool = False
+) -> MediaFile:
     return MediaFile(
         generation_id,
         owner_id,
         relpath,
         VIDEO_TYPE,
         f'attachment; filename="ad_{generation_id}.mp4"',
-        "private",
+        IMMUTABLE_CACHE if immutable else VIDEO_CACHE,
         "Video not found",
     )
 
 
-def thumbnail_file(generation_id: UUID, owner_id: UUID, relpath: str) -> MediaFile:
+def thumbnail_file(
+    generation_id: UUID, owner_id: UUID, relpath: str, *, immutable: bool = False
+) -> MediaFile:
     return MediaFile(
         generation_id,
         owner_id,
         relpath,
         THUMBNAIL_TYPE,
         f'inline; filename="thumbnail_{generation_id}.jpg"',
-        THUMBNAIL_CACHE,
+        IMMUTABLE_CACHE if immutable else THUMBNAIL_CACHE,
         "Thumbnail not found",
     )
 

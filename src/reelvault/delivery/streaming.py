@@ -22,7 +22,7 @@ from aiofiles.threadpool.binary import AsyncBufferedReader
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
-from reelvault.media.ranges import ByteRange, Plan, http_date
+from reelvault.delivery.ranges import ByteRange, Plan, http_date
 
 __all__ = (
     "DEFAULT_CHUNK_SIZE",

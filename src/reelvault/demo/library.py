@@ -7,17 +7,17 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 from anyio import to_thread
 
-from reelvault.accounts.models import User
 from reelvault.accounts.services import UserService
 from reelvault.db import build_sqlalchemy_config
+from reelvault.demo.clips import render_clip
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.services import GenerationService
-from reelvault.media.demo_clips import render_clip
-from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 
 logger = logging.getLogger("reelvault.demo")
 
@@ -201,7 +201,7 @@ DEMO_ITEMS: tuple[DemoItem, ...] = (
 )
 
 
-async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[User, int]:
+async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[UUID, int]:
     """Create the demo account and its videos where missing; returns the user and how many
     generations were created. `reset` first deletes every demo generation."""
     store = MediaStore(settings.media_root)
@@ -210,28 +210,28 @@ async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[User,
     try:
         async with config.get_session() as session:
             users = UserService(session=session)
-            generations = GenerationService(session=session)
+            generations = GenerationService(session=session, store=store)
             user = await users.get_one_or_none(email=DEMO_EMAIL)
             if user is None:
                 user = await users.register(DEMO_EMAIL, DEMO_PASSWORD)
                 await session.commit()
             if reset:
                 for generation in await generations.list(user_id=user.id):
-                    await generations.delete_for_owner(generation.id, user.id, store)
+                    await generations.delete_for_owner(generation.id, user.id)
             existing = await generations.list(user_id=user.id)
-            created = await _fill(generations, user, store, existing)
-            return user, created
+            created = await _fill(generations, user.id, store, existing)
+            return user.id, created
     finally:
         await config.get_engine().dispose()
 
 
 async def _fill(
-    generations: GenerationService, user: User, store: MediaStore, existing: list[Generation]
+    generations: GenerationService, user_id: UUID, store: MediaStore, existing: list[Generation]
 ) -> int:
     present = {g.prompt for g in existing if g.status != COMPLETED or store.exists(g.video_path)}
     broken = [g for g in existing if g.prompt not in present]
     for generation in broken:  # completed in the database but the file is gone: re-render
-        await generations.delete_for_owner(generation.id, user.id, store)
+        await generations.delete_for_owner(generation.id, user_id)
     now = datetime.now(UTC)
     created = 0
     with tempfile.TemporaryDirectory(prefix="reelvault-demo-") as workdir:
@@ -249,17 +249,16 @@ async def _fill(
                     )
                 )
                 await generations.import_file(
-                    user.id,
+                    user_id,
                     item.prompt,
                     clip,
-                    store,
                     completed_at=created_at + timedelta(minutes=3),
                     **fields,
                 )
             else:
                 await generations.create(
                     Generation(
-                        user_id=user.id,
+                        user_id=user_id,
                         prompt=item.prompt,
                         status=item.status,
                         progress=item.progress,

@@ -9,9 +9,8 @@ from pathlib import Path
 from uuid import UUID
 
 from reelvault.errors import StorageFailure
-from reelvault.media.ingest import PreparedVideo
-from reelvault.media.journal import Operation
-from reelvault.media.storage import MediaStore, fsync_directory
+from reelvault.storage.journal import Operation
+from reelvault.storage.store import MediaStore, fsync_directory
 
 logger = logging.getLogger("reelvault.files")
 
@@ -19,7 +18,7 @@ FileSet = dict[str, str]  # kind ("video", "thumbnail") -> path relative to the 
 
 
 def place_imported(
-    store: MediaStore, op: Operation, generation_id: UUID, prepared: PreparedVideo
+    store: MediaStore, op: Operation, generation_id: UUID, video: Path, thumbnail: Path
 ) -> FileSet:
     """Move a prepared video and its thumbnail to their final names (atomic renames)."""
     placed: FileSet = {
@@ -27,8 +26,8 @@ def place_imported(
         "thumbnail": store.thumbnail_relpath(generation_id),
     }
     op.write_manifest({"action": "import", "generation_id": str(generation_id), "files": placed})
-    os.replace(prepared.video, store.resolve(placed["video"]))
-    os.replace(prepared.thumbnail, store.resolve(placed["thumbnail"]))
+    os.replace(video, store.resolve(placed["video"]))
+    os.replace(thumbnail, store.resolve(placed["thumbnail"]))
     _sync_parents(store, placed)
     return placed
 

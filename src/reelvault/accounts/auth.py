@@ -8,9 +8,12 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
 from litestar.security.jwt import JWTCookieAuth, Token
+from sqlalchemy import bindparam, select
 
 from reelvault.accounts.models import User
+from reelvault.accounts.schemas import Account
 from reelvault.errors import Forbidden
 
 if TYPE_CHECKING:
@@ -30,18 +33,27 @@ PUBLIC_PATHS = (
 )
 
 
-def build_jwt_auth(settings: Settings, db_config: SQLAlchemyAsyncConfig) -> JWTCookieAuth[User]:
+_ACCOUNT_BY_ID = select(User.id, User.email, User.created_at).where(User.id == bindparam("user_id"))
+
+
+def build_jwt_auth(settings: Settings, db_config: SQLAlchemyAsyncConfig) -> JWTCookieAuth[Account]:
     async def retrieve_user(
         token: Token, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> User | None:
+    ) -> Account | None:
+        """The account the token names, read on every request (no cache: a deleted account's
+        token is refused at once, by every process). One Core statement on the request's own
+        session, which the handler then reuses: no ORM identity map, no second connection."""
         try:
             user_id = UUID(token.sub)
         except ValueError:
             return None
         session = db_config.provide_session(connection.app.state, connection.scope)
-        return await session.get(User, user_id)
+        row = (await session.execute(_ACCOUNT_BY_ID, {"user_id": user_id})).first()
+        if row is None:
+            return None
+        return Account(id=row.id, email=row.email, created_at=row.created_at)
 
-    return JWTCookieAuth[User](
+    return JWTCookieAuth[Account](
         retrieve_user_handler=retrieve_user,
         token_secret=settings.signing_key(),
         algorithm="HS256",
@@ -54,6 +66,20 @@ def build_jwt_auth(settings: Settings, db_config: SQLAlchemyAsyncConfig) -> JWTC
         exclude=list(PUBLIC_PATHS),
         # Litestar skips HEAD by default; our media HEAD answers must be authorised like GET.
         exclude_http_methods=["OPTIONS"],
+    )
+
+
+def auth_cookie(jwt_auth: JWTCookieAuth[Any], value: str, max_age: int) -> Cookie:
+    """The session cookie, with the one policy the JWT auth object holds (name, path, SameSite,
+    Secure): login sets it, logout clears it, and both stay in step."""
+    return Cookie(
+        key=jwt_auth.key,
+        value=value,
+        max_age=max_age,
+        path=jwt_auth.path,
+        httponly=True,
+        secure=jwt_auth.secure,
+        samesite=jwt_auth.samesite,
     )
 
 

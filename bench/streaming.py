@@ -2,12 +2,21 @@
 
 One run measures, one server at a time, on the same file:
 
-- reelvault: the real app in direct mode (`REELVAULT_MEDIA_DELIVERY=direct`, our range engine
-  in `media/ranges.py` + `media/streaming.py`), in its own uvicorn process started from a small
-  settings env, on a SQLite database built by the real migrations. A user registers and logs in
-  through the API and imports a real ~--size-mb H.264 video (720p film grain rendered with
-  PyAV); every request carries the Bearer token, so each one pays for the JWT check, the user
-  and generation lookups, the stat and the plan, as in production (INFO logging included).
+- reelvault: the real app in direct mode (`REELVAULT_MEDIA_DELIVERY=direct`, our own range
+  engine), in its own uvicorn process (`uvicorn reelvault.app:create_app --factory`, via
+  bench/servers.py) started from a small settings env, on a SQLite database built by the real
+  migrations. A user registers and logs in through the API and imports a real ~--size-mb H.264
+  video (720p film grain rendered with PyAV); every request carries the Bearer token, so each
+  one pays for the JWT check, the user and generation lookups, the stat and the plan, as in
+  production (INFO logging included). The benchmark talks to the app over HTTP only; it finds
+  the stored file (which the peers serve) by the item's id in the media directory, and checks
+  over HTTP that it is the file the app serves.
+- accel via nginx: the same app and data with `REELVAULT_MEDIA_DELIVERY=accel`, behind a real
+  Nginx running OUR nginx.conf as deploy/render-nginx.sh renders it (free ports, temporary run
+  and log folders, as tests/support/nginx.py does): the app checks the token and ownership and
+  answers X-Accel-Redirect, Nginx sends the bytes. The conf is used as it is, so Nginx has
+  `worker_processes auto` (one per core), its JSON access log and upstream keep-alive; the
+  row's CPU and RSS are the app's and Nginx's together.
 - nginx: the same file served statically by Debian's nginx (`sendfile on`, one worker process,
   a temporary nginx.conf written here, on a free port). `tcp_nopush` stays at nginx's default,
   off: with it on (as in our nginx.conf; --nginx-tcp-nopush) 64 KiB ranges stall for the 40 ms
@@ -19,7 +28,8 @@ One run measures, one server at a time, on the same file:
   the ratio of bytes sent to bytes asked instead of pretending they are comparable.
 
 Every server runs as one process (uvicorn: one worker, uvloop and httptools; nginx: one
-worker), so the rows compare what a single core's worth of server does. Workloads, each one row
+worker), so the rows compare what a single core's worth of server does; accel is the exception
+(the app's process plus our nginx.conf's Nginx), as in production. Workloads, each one row
 per server: whole-file GETs, random 64 KiB ranges, random 4 MiB ranges, Safari's `bytes=0-1`
 probe, and three 64 KiB ranges in one request (multipart/byteranges).
 
@@ -43,6 +53,15 @@ During each row the server's process tree is sampled with psutil every 50 ms for
 its CPU seconds (user + system, all threads) are read at the start and end of the row. The run
 exits 1 if any response failed a check, after printing the table.
 
+After the table, the ratios the project targets, each marked pass or miss (a miss does not fail
+the run; each side's throughput is the better of its two load generators):
+
+- direct, authenticated: 64 KiB ranges and the bytes=0-1 probe >= 2x Starlette FileResponse's
+  req/s; 4 MiB ranges >= 1.5x Starlette's MiB/s; the whole file >= Litestar File's MiB/s and
+  >= 0.6x static Nginx's;
+- accel through Nginx: 64 KiB ranges and the probe >= 0.9x the direct app's req/s; the whole
+  file >= 0.8x static Nginx's MiB/s.
+
     .venv/bin/python bench/streaming.py
     .venv/bin/python bench/streaming.py --size-mb 200 --concurrency 16 --seconds 10
     .venv/bin/python bench/streaming.py --quick       # tiny: the CI smoke test runs this
@@ -59,7 +78,6 @@ import mmap
 import os
 import random
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -79,9 +97,16 @@ import av
 import httpx
 import psutil
 
-from reelvault.media.storage import MediaStore
 from reelvault.settings import Settings
-from servers import Running, free_port, stop_process, uvicorn_server, wait_ready
+from servers import (
+    Running,
+    app_env,
+    free_port,
+    migration,
+    stop_process,
+    uvicorn_server,
+    wait_ready,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTED = time.perf_counter()
@@ -90,7 +115,9 @@ MiB = 1024 * KiB
 PASSWORD = "bench streaming password"
 PEER_FILE_ENV = "BENCH_STREAMING_FILE"  # bench/streaming_peers.py reads the file from here
 PEER_ROUTE = "/video.mp4"
-SERVERS = ("nginx", "reelvault", "starlette", "litestar")
+SERVERS = ("nginx", "reelvault", "accel", "starlette", "litestar")
+ACCEL = "accel via nginx"  # the table's name of the app in accel mode behind our nginx.conf
+RENDER_NGINX = ROOT / "deploy" / "render-nginx.sh"
 SAMPLE = 64  # bytes per sampled window
 KEEP_LIMIT = 8 * MiB + 64 * KiB  # bodies up to this size are kept whole for checking
 SCRATCH = 1 * MiB  # receive buffer for bodies that are streamed through, not kept
@@ -145,39 +172,6 @@ def render_video(path: Path, size: int) -> tuple[int, int, float]:
 
 
 # --- the servers ----------------------------------------------------------------------------
-def app_env(data_dir: Path) -> dict[str, str]:
-    """The small settings env the app starts from; nothing of the caller's REELVAULT_* leaks in."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("REELVAULT_")}
-    env.update(
-        {
-            "REELVAULT_DATA_DIR": str(data_dir),
-            "REELVAULT_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'reelvault.db'}",
-            "REELVAULT_SECRET_KEY": secrets.token_urlsafe(48),
-            "REELVAULT_MEDIA_DELIVERY": "direct",
-            "LITESTAR_APP": "reelvault.app:create_app",
-        }
-    )
-    return env
-
-
-@contextlib.contextmanager
-def migration(env: dict[str, str]) -> Iterator[None]:
-    """The real migrations, applied as an operator applies them, while the block runs."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "litestar", "database", "upgrade", "--no-prompt"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield
-    finally:
-        output, _ = process.communicate()
-    if process.returncode != 0:
-        raise SystemExit(f"migration failed:\n{output.decode(errors='replace')}")
-
-
 NGINX_CONF = """\
 daemon off;
 master_process on;
@@ -234,6 +228,75 @@ def nginx_server(binary: str, file: Path, run_dir: Path, nopush: bool) -> Iterat
         yield running
     finally:
         stop_process(process)
+
+
+def render_nginx_conf(values: dict[str, str]) -> str:
+    """Our nginx.conf as deploy/render-nginx.sh renders it for these REELVAULT_* values."""
+    return subprocess.run(
+        ["sh", str(RENDER_NGINX), str(ROOT / "nginx.conf")],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **values},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+@contextlib.contextmanager
+def accel_server(
+    binary: str, env: dict[str, str], workdir: Path, video_path: str, token: str
+) -> Iterator[Running]:
+    """The app in accel mode on the same data, behind a real Nginx running OUR nginx.conf.
+
+    As tests/support/nginx.py does it: rendered by deploy/render-nginx.sh on free ports, its
+    run and log folders in a temporary prefix; as root, Nginx's workers are `nobody`, so the
+    folders on the way to the media are made searchable (the container's Nginx, too, reads what
+    the app wrote as another user). The conf is used as it is: `worker_processes auto` (one
+    per core), its JSON access log, gzip, the security headers, upstream keep-alive.
+    """
+    accel_env = {**env, "REELVAULT_MEDIA_DELIVERY": "accel"}
+    settings = Settings.from_env(accel_env)
+    prefix = workdir / "nginx-accel"
+    for folder in (prefix / "logs", prefix / "run", prefix / "web"):
+        folder.mkdir(parents=True)
+    with uvicorn_server("reelvault.app:create_app", accel_env, workdir / "accel.log", None) as app:
+        media = settings.media_root
+        for folder in {workdir, prefix, prefix / "run", prefix / "web", *media.parents}:
+            if folder == workdir or workdir in folder.parents:
+                folder.chmod(folder.stat().st_mode | 0o755)
+        for folder in (media, *(path for path in media.rglob("*") if path.is_dir())):
+            folder.chmod(folder.stat().st_mode | 0o755)
+        port = free_port()
+        conf = prefix / "nginx.conf"
+        conf.write_text(
+            render_nginx_conf(
+                {
+                    "REELVAULT_NGINX_LISTEN": f"127.0.0.1:{port}",
+                    "REELVAULT_UPSTREAM": f"127.0.0.1:{app.port}",
+                    "REELVAULT_WEB_ROOT": str(prefix / "web"),
+                    "REELVAULT_MEDIA_DIR": str(media),
+                    "REELVAULT_ACCEL_PREFIX": settings.accel_prefix,
+                    "REELVAULT_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+                    "REELVAULT_NGINX_RUN_DIR": str(prefix / "run"),
+                    "REELVAULT_NGINX_LOG_DIR": str(prefix / "logs"),
+                }
+            )
+        )
+        error_log = prefix / "logs" / "error.log"
+        command = [binary, "-p", str(prefix), "-c", str(conf), "-e", str(error_log)]
+        checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True)
+        if checked.returncode != 0:
+            raise SystemExit(f"nginx -t refused the rendered nginx.conf:\n{checked.stderr}")
+        process = subprocess.Popen(
+            [*command, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            running = Running(f"http://127.0.0.1:{port}", port, process)
+            auth = {"Authorization": f"Bearer {token}"}
+            wait_ready(running, running.base_url + video_path, auth, error_log)
+            running.tree += app.tree  # the row's CPU and RSS: Nginx and the app together
+            yield running
+        finally:
+            stop_process(process)
 
 
 # --- the workloads ---------------------------------------------------------------------------
@@ -942,11 +1005,36 @@ def prepare(workdir: Path, size: int) -> tuple[dict[str, str], str, str, Path, s
         if imported.status_code != 201:
             raise SystemExit(f"import failed: {imported.status_code} {imported.text}")
         item = imported.json()
-    source.unlink()
-    store = MediaStore(Settings.from_env(env).media_root)
-    stored = store.resolve(store.video_relpath(uuid.UUID(item["id"])))
+        source.unlink()
+        stored = stored_video(client, token, item, Settings.from_env(env).media_root)
     what = f"{stored.stat().st_size:,} bytes, {width}x{height} H.264, {duration:.1f} s"
     return env, token, item["video_url"], stored, what
+
+
+def stored_video(client: httpx.Client, token: str, item: dict, media_root: Path) -> Path:
+    """The imported video's file in the media directory, found by its id in the file name (the
+    store's layout is the app's business) and proven over HTTP: the API's bytes are the file's."""
+    found = [
+        path
+        for path in media_root.rglob(f"*{item['id']}*")
+        if path.is_file() and path.suffix == ".mp4" and not path.name.startswith(".")
+    ]
+    if len(found) != 1:
+        raise SystemExit(f"want one stored file for {item['id']} in {media_root}, found {found}")
+    stored = found[0]
+    with (
+        stored.open("rb") as handle,
+        client.stream(
+            "GET",
+            item["video_url"],
+            headers={"Authorization": f"Bearer {token}", "Range": "bytes=0-65535"},
+        ) as answer,
+    ):
+        head = answer.read()
+        want = f"bytes 0-{len(head) - 1}/{stored.stat().st_size}"
+        if answer.headers.get("content-range") != want or head != handle.read(len(head)):
+            raise SystemExit(f"{stored} is not what {item['video_url']} serves")
+    return stored
 
 
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[str], str, str]:
@@ -979,6 +1067,10 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
                 f"/{stored.name}",
             )
         )
+    if "accel" in wanted and (nginx is None or shutil.which("envsubst") is None):
+        notes.append(
+            f"{ACCEL}: skipped, needs nginx and envsubst (apt-get install nginx-light gettext-base)"
+        )
     if "reelvault" in wanted:
         auth = {"Authorization": f"Bearer {token}"}
         plan.append(
@@ -987,6 +1079,14 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
                 lambda: uvicorn_server(
                     "reelvault.app:create_app", env, workdir / "app.log", (video_path, auth)
                 ),
+                video_path,
+            )
+        )
+    if "accel" in wanted and nginx is not None and shutil.which("envsubst") is not None:
+        plan.append(
+            (
+                ACCEL,
+                lambda: accel_server(nginx, env, workdir, video_path, token),
                 video_path,
             )
         )
@@ -1062,6 +1162,62 @@ def answer(stats: PhaseStats) -> str:
     return " ".join(f"{status}x{count}" for status, count in sorted(stats.statuses.items()))
 
 
+# The ratios the project targets: (server, workload index in workloads(), measure, peer,
+# minimum). Workload indexes: 0 whole file, 1 64 KiB ranges, 2 the big ranges, 3 bytes=0-1.
+TARGETS = (
+    ("reelvault", 1, "req/s", "starlette", 2.0),
+    ("reelvault", 3, "req/s", "starlette", 2.0),
+    ("reelvault", 2, "MiB/s", "starlette", 1.5),
+    ("reelvault", 0, "MiB/s", "litestar File", 1.0),
+    ("reelvault", 0, "MiB/s", "nginx", 0.6),
+    (ACCEL, 1, "req/s", "reelvault", 0.9),
+    (ACCEL, 3, "req/s", "reelvault", 0.9),
+    (ACCEL, 0, "MiB/s", "nginx", 0.8),
+)
+
+
+def best(row: Row, measure: str) -> tuple[float, str]:
+    """A row's throughput by the better of its two load generators, and which one it was."""
+    v = row.verified
+    found = [
+        (
+            v.requests / v.seconds if measure == "req/s" else v.body_bytes / MiB / v.seconds,
+            "verified",
+        )
+    ]
+    if row.wrk is not None and row.wrk.seconds:
+        w = row.wrk
+        body_bytes = w.bytes * v.body_bytes / max(1, v.wire_bytes)
+        rate = w.requests / w.seconds if measure == "req/s" else body_bytes / MiB / w.seconds
+        found.append((rate, "wrk"))
+    return max(found)
+
+
+def target_lines(runs: list[ServerRun]) -> list[str]:
+    by_name = {run.name: run for run in runs}
+    lines = []
+    for server, index, measure, peer, minimum in TARGETS:
+        if server not in by_name:
+            continue
+        rows = by_name[server].rows
+        if index >= len(rows):
+            continue
+        title = rows[index].workload.title
+        label = f"{server}, {title}: {measure} >= {minimum:g}x {peer}"
+        if peer not in by_name or index >= len(by_name[peer].rows):
+            lines.append(f"  {label:<58} n/a ({peer} not measured)")
+            continue
+        ours, our_source = best(rows[index], measure)
+        theirs, their_source = best(by_name[peer].rows[index], measure)
+        ratio = ours / theirs if theirs else math.nan
+        mark = "pass" if ratio >= minimum else "miss"
+        lines.append(
+            f"  {label:<58} {fmt_rate(ours)} ({our_source}) / {fmt_rate(theirs)}"
+            f" ({their_source}) = {ratio:.2f}x  {mark}"
+        )
+    return lines
+
+
 def report(
     runs: list[ServerRun], notes: list[str], what: str, load: str, args: argparse.Namespace
 ) -> bool:
@@ -1125,7 +1281,8 @@ def report(
     print()
     print(
         f"Range streaming of one video ({what}) over loopback, {args.concurrency} keep-alive"
-        f" connections, {phase} per phase; one server process each; load average {load}."
+        f" connections, {phase} per phase; one server process each ({ACCEL}: the app, one"
+        f" process, and Nginx with our nginx.conf's workers); load average {load}."
     )
     print(line(table[0]))
     print(line(tuple("-" * width for width in widths)))
@@ -1150,6 +1307,11 @@ def report(
             f"{run.name}: {run.cpu_s:.1f} CPU s in all, RSS {mib(run.idle_rss)} MiB idle,"
             f" {mib(run.peak_rss)} MiB at peak"
         )
+    lines = target_lines(runs)
+    if lines:
+        print("targets (each side's throughput by the better of its verified client and wrk):")
+        for target in lines:
+            print(target)
     for note in notes:
         print(note)
     for problem in problems:

@@ -92,7 +92,7 @@ class Library:
         return self.http.get(f"/api/generations/{generation_id}")
 
     def video_bytes(self, generation_id: str) -> bytes:
-        response = self.http.get(f"/api/video/{generation_id}")
+        response = self.http.get(self.item(generation_id).json()["video_url"])
         assert response.status_code == 200, response.text
         return response.content
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
@@ -53,6 +54,64 @@ def test_load_more_shows_20_then_5_then_disappears(page: Page, library: Library)
     expect(more).to_be_hidden()
     expect(page.get_by_text("25 videos", exact=True)).to_be_visible()
     assert card_prompts(page) == [f"Numbered ad {n}" for n in range(25, 0, -1)]
+
+
+def test_videos_imported_before_load_more_neither_repeat_a_card_nor_hide_one(
+    page: Page, library: Library, clips: dict[str, Path]
+) -> None:
+    older = library.insert(
+        failed_rows(library, 25, "Older ad {n}", start=datetime(2025, 1, 1, tzinfo=UTC))
+    )
+    page.goto("/gallery")
+    expect(page.locator("video-card")).to_have_count(20)
+    assert card_prompts(page) == [f"Older ad {n}" for n in range(25, 5, -1)]
+
+    # Three videos arrive while page 1 is on screen. Paging by offset would now start three
+    # items early and show Older ad 8, 7 and 6 again.
+    for ratio, clip in clips.items():
+        library.import_clip(clip, f"Fresh import {ratio}")
+
+    with page.expect_response(lambda response: "/api/generations?" in response.url) as listing:
+        page.get_by_role("button", name="Load more").click()
+    asked = parse_qs(urlsplit(listing.value.url).query)
+    assert asked.get("cursor") and "offset" not in asked
+    answer = listing.value.json()
+    assert [item["prompt"] for item in answer["generations"]] == [
+        f"Older ad {n}" for n in range(5, 0, -1)
+    ]
+    assert answer["next_cursor"] is None
+
+    expect(page.locator("video-card")).to_have_count(25)
+    assert card_prompts(page) == [f"Older ad {n}" for n in range(25, 0, -1)]
+    shown = page.locator("video-card").evaluate_all("cards => cards.map((c) => c.dataset.id)")
+    assert sorted(shown) == sorted(str(row["id"]) for row in older)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+
+    # The newcomers were not lost: the first page shows them now, newest first.
+    page.reload()
+    expect(page.locator("video-card")).to_have_count(20)
+    assert card_prompts(page)[:4] == [
+        *(f"Fresh import {ratio}" for ratio in reversed(clips)),
+        "Older ad 25",
+    ]
+
+
+def test_videos_deleted_before_load_more_make_no_card_go_missing(
+    page: Page, library: Library
+) -> None:
+    older = library.insert(failed_rows(library, 25, "Older ad {n}"))
+    page.goto("/gallery")
+    expect(page.locator("video-card")).to_have_count(20)
+
+    # Three of the cards on screen are deleted elsewhere (another tab, a script). Paging by
+    # offset would now skip Older ad 5, 4 and 3.
+    for row in older[-3:]:
+        assert library.http.delete(f"/api/generations/{row['id']}").status_code == 200
+
+    page.get_by_role("button", name="Load more").click()
+    expect(page.locator("video-card")).to_have_count(25)
+    assert card_prompts(page)[-5:] == [f"Older ad {n}" for n in range(5, 0, -1)]
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
 
 def test_filter_and_search_are_kept_after_load_more_reload_back_and_forward(
@@ -243,6 +302,8 @@ def test_thumbnails_are_lazy_keep_their_aspect_ratio_and_shift_nothing(
 
     for ratio, item in imported.items():
         img = page.locator("video-card").filter(has_text=f"Clip {ratio}").locator("img")
+        # The API's URL exactly as given, version and all.
+        expect(img).to_have_attribute("src", item["thumbnail_url"])
         expect(img).to_have_attribute("loading", "lazy")
         expect(img).to_have_attribute("alt", f"Thumbnail of the video: Clip {ratio}")
         expect(img).to_have_attribute("width", str(item["width"]))

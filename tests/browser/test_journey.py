@@ -90,7 +90,11 @@ def test_whole_journey(
     expect(page).to_have_url(re.compile(r"/gallery/[0-9a-f-]{36}$"))
     generation_id = page.url.rsplit("/", 1)[1]
     expect(page.get_by_role("heading", name=HERO)).to_be_visible()
+    # The player and the download use the API's (versioned) URL exactly as given.
+    video_url = person.item(generation_id).json()["video_url"]
     video = player_video(page)
+    expect(video).to_have_attribute("src", video_url)
+    expect(page.get_by_role("link", name="Download")).to_have_attribute("href", video_url)
     expect(video).to_have_attribute("preload", "metadata")
     expect(video).to_have_attribute("controls", "")
     video.evaluate(
@@ -104,7 +108,7 @@ def test_whole_journey(
         "response",
         lambda response: (
             ranges.append(response)
-            if response.url.endswith(f"/api/video/{generation_id}") and response.status == 206
+            if response.url == f"{person.base_url}{video_url}" and response.status == 206
             else None
         ),
     )

@@ -24,7 +24,8 @@ def test_gallery_query_round_trips_through_the_url(blank: Page) -> None:
             unknownStatus: q.readGalleryQuery('?status=deleted&q=x'),
             empty: q.gallerySearch({status: '', q: '   '}),
             both: q.gallerySearch({status: 'completed', q: '50% off & more'}),
-            listing: q.listingParams({status: 'processing', q: 'a_b'}, {offset: 40}).toString(),
+            firstPage: q.listingParams({status: 'processing', q: 'a_b'}).toString(),
+            nextPage: q.listingParams({q: 'a_b'}, {cursor: 'k+/=', limit: 5}).toString(),
             longQuery: q.readGalleryQuery('?q=' + 'x'.repeat(600)).q.length,
           };
         }"""
@@ -33,7 +34,9 @@ def test_gallery_query_round_trips_through_the_url(blank: Page) -> None:
     assert result["unknownStatus"] == {"status": "", "q": "x"}
     assert result["empty"] == ""
     assert result["both"] == "?status=completed&q=50%25+off+%26+more"
-    assert result["listing"] == "limit=20&offset=40&status=processing&q=a_b"
+    assert result["firstPage"] == "limit=20&status=processing&q=a_b"
+    # The cursor goes back as the API gave it (encoded), never beside an offset.
+    assert result["nextPage"] == "limit=5&q=a_b&cursor=k%2B%2F%3D"
     assert result["longQuery"] == 500
 
 

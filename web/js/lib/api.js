@@ -73,8 +73,8 @@ export function logout({ signal } = {}) {
   return request("POST", "/api/auth/logout", { signal });
 }
 
-export function listGenerations(filters, { offset = 0, limit, signal } = {}) {
-  return request("GET", "/api/generations", { params: listingParams(filters, { offset, limit }), signal });
+export function listGenerations(filters, { cursor = null, limit, signal } = {}) {
+  return request("GET", "/api/generations", { params: listingParams(filters, { cursor, limit }), signal });
 }
 
 export function getGeneration(id, { signal } = {}) {
@@ -120,8 +120,4 @@ export function importGeneration({ prompt, file }, { signal, onProgress } = {}) 
     form.append("file", file);
     xhr.send(form);
   });
-}
-
-export function videoUrl(id) {
-  return `/api/video/${encodeURIComponent(id)}`;
 }

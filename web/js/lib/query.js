@@ -26,9 +26,12 @@ export function sameQuery(a, b) {
   return a.status === b.status && a.q === b.q;
 }
 
-export function listingParams({ status = "", q = "" } = {}, { offset = 0, limit = PAGE_SIZE } = {}) {
-  const params = new URLSearchParams({ limit: String(limit), offset: String(offset) });
+// A page after the first is asked for with the previous page's `next_cursor` (keyset paging:
+// no repeats or gaps while videos are added or deleted); the cursor is opaque, passed on as is.
+export function listingParams({ status = "", q = "" } = {}, { cursor = null, limit = PAGE_SIZE } = {}) {
+  const params = new URLSearchParams({ limit: String(limit) });
   const filters = new URLSearchParams(gallerySearch({ status, q }));
   for (const [key, value] of filters) params.set(key, value);
+  if (cursor) params.set("cursor", cursor);
   return params;
 }

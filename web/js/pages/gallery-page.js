@@ -1,8 +1,9 @@
 // <gallery-page>: the person's videos. A responsive grid of cards, newest first; the status
 // filter and the search live in the URL (?status=&q=) and survive Load More, back, forward and
-// reload; skeletons while loading, "No videos found" when nothing matches, an error with Retry
-// when the API fails; cards of pending and processing videos refresh themselves; a panel to
-// import a video.
+// reload; Load More follows the listing's keyset cursor, so videos added or deleted meanwhile
+// never make a card repeat or go missing; skeletons while loading, "No videos found" when
+// nothing matches, an error with Retry when the API fails; cards of pending and processing
+// videos refresh themselves; a panel to import a video.
 //
 // Properties: search (the URL's query string; main.js sets it on every navigation).
 // Events: navigate (detail {url, replace}), announce (detail {message, tone}),
@@ -72,7 +73,7 @@ class GalleryPage extends HTMLElement {
   #loadedQuery = null;
   #items = new Map();
   #total = 0;
-  #nextOffset = 0;
+  #nextCursor = null; // the listing's next_cursor: null once the last page is shown
   #retry = null;
   #load = null;
   #refreshTimer = null;
@@ -181,7 +182,7 @@ class GalleryPage extends HTMLElement {
     this.#retry = () => this.#loadFirstPage();
     this.#showSkeletons();
     try {
-      const page = await api.listGenerations(query, { offset: 0, limit: PAGE_SIZE, signal });
+      const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal });
       this.#append(page);
     } catch (error) {
       this.#failed(error, "your videos");
@@ -196,8 +197,9 @@ class GalleryPage extends HTMLElement {
     this.#retry = () => this.#loadMore();
     this.shadowRoot.querySelector("error-panel").hidden = true;
     try {
-      const page = await api.listGenerations(this.#query, {
-        offset: this.#nextOffset,
+      // The cursor belongs to the filters it was made for (the API refuses any other).
+      const page = await api.listGenerations(this.#loadedQuery, {
+        cursor: this.#nextCursor,
         limit: PAGE_SIZE,
         signal,
       });
@@ -215,6 +217,7 @@ class GalleryPage extends HTMLElement {
   #showSkeletons() {
     const root = this.shadowRoot;
     this.#items.clear();
+    this.#nextCursor = null;
     const grid = root.getElementById("grid");
     grid.setAttribute("aria-busy", "true");
     grid.replaceChildren(
@@ -239,7 +242,7 @@ class GalleryPage extends HTMLElement {
     grid.setAttribute("aria-busy", "false");
     let firstNew = null;
     for (const item of page.generations) {
-      if (this.#items.has(item.id)) continue; // a video that moved between pages
+      if (this.#items.has(item.id)) continue; // keyset pages never repeat; a guard all the same
       this.#items.set(item.id, item);
       const li = document.createElement("li");
       const card = document.createElement("video-card");
@@ -250,7 +253,7 @@ class GalleryPage extends HTMLElement {
       firstNew ??= card;
     }
     this.#total = page.total;
-    this.#nextOffset = page.offset + page.generations.length;
+    this.#nextCursor = page.next_cursor ?? null;
     this.#retry = null;
     this.#showCounts();
     this.#scheduleRefresh();
@@ -265,7 +268,7 @@ class GalleryPage extends HTMLElement {
     root.querySelector(".empty-hint").textContent = filtered
       ? "Nothing matches this filter and search. Try other words or another status."
       : "Import a video, or come back when your first generation is ready.";
-    root.getElementById("more").hidden = this.#nextOffset >= this.#total || shown === 0;
+    root.getElementById("more").hidden = this.#nextCursor === null;
     const noun = this.#total === 1 ? "video" : "videos";
     let summary = `${this.#total} ${noun}`;
     if (shown === 0) summary = "No videos found.";
@@ -328,7 +331,6 @@ class GalleryPage extends HTMLElement {
     if (!this.#items.delete(id)) return;
     this.shadowRoot.querySelector(`video-card[data-id="${CSS.escape(id)}"]`)?.closest("li").remove();
     this.#total = Math.max(0, this.#total - 1);
-    this.#nextOffset = Math.max(0, this.#nextOffset - 1);
     this.#showCounts();
   }
 

@@ -26,6 +26,5 @@ export function debounce(fn, wait) {
     timer = null;
     pending = null;
   };
-  debounced.pending = () => pending !== null;
   return debounced;
 }

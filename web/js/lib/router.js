@@ -32,23 +32,17 @@ export function matchRoute(routes, pathname) {
 export class Router {
   #routes;
   #onRoute;
-  #controller = null;
 
   constructor(routes, onRoute) {
     this.#routes = routes;
     this.#onRoute = onRoute;
   }
 
+  // The router lives as long as the page, so its listeners are never removed.
   start() {
-    this.#controller = new AbortController();
-    const { signal } = this.#controller;
-    window.addEventListener("popstate", () => this.#resolve("pop"), { signal });
-    document.addEventListener("click", (event) => this.#onClick(event), { signal });
+    window.addEventListener("popstate", () => this.#resolve("pop"));
+    document.addEventListener("click", (event) => this.#onClick(event));
     this.#resolve("initial");
-  }
-
-  stop() {
-    this.#controller?.abort();
   }
 
   handles(url) {

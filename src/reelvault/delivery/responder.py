@@ -15,7 +15,7 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Response
 
-from reelvault.delivery.ranges import RequestHeaders, make_etag, plan_response
+from reelvault.delivery.ranges import ByteRange, Plan, RequestHeaders, make_etag, plan_response
 from reelvault.delivery.streaming import build_response
 from reelvault.errors import NotFound
 from reelvault.observability import clip, log_event
@@ -70,6 +70,36 @@ def thumbnail_file(
     )
 
 
+# Answers up to this size are read in one go; larger ones stream in bounded chunks.
+SMALL_BODY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAnswer:
+    path: Path
+    size: int
+    etag: str
+    last_modified: int
+    plan: Plan
+    body: bytes | None
+
+
+def planned_bytes(plan: Plan, size: int) -> int:
+    if plan.ranges:
+        return sum(r.length for r in plan.ranges)
+    return size if plan.status == 200 else 0
+
+
+def read_span(path: Path, span: ByteRange) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(span.start)
+        data = handle.read(span.length)
+    if len(data) != span.length:
+        # The file shrank under us: failing loudly beats sending less than Content-Length.
+        raise EOFError(f"file ended {span.length - len(data)} bytes short")
+    return data
+
+
 @dataclass(frozen=True)
 class MediaDelivery:
     store: MediaStore
@@ -79,20 +109,15 @@ class MediaDelivery:
     async def respond(
         self, media: MediaFile, method: str, headers: Mapping[str, str], *, accel: bool = True
     ) -> Response[Any]:
-        path, stat = await to_thread.run_sync(self._locate, media)
         if accel and self.mode == "accel":
+            await to_thread.run_sync(self._locate, media)  # a missing file is our JSON 404
             return self._accel_response(media)
-        size = stat.st_size
-        etag = make_etag(size, stat.st_mtime_ns)
-        last_modified = int(stat.st_mtime)
-        plan = plan_response(
-            method, size, etag, last_modified, RequestHeaders.from_mapping(headers)
-        )
-        planned = (
-            sum(r.end - r.start + 1 for r in plan.ranges)
-            if plan.ranges
-            else (size if plan.status == 200 else 0)
-        )
+        wanted = RequestHeaders.from_mapping(headers)
+        # One trip to a worker thread: stat, plan, and for a small answer (a thumbnail, a
+        # player's probe, a 64 KiB seek) the bytes themselves; aiofiles would take four
+        # (open, seek, read, close), each a thread hand-off that costs more than the read.
+        answer = await to_thread.run_sync(self._plan_and_read_small, media, method, wanted)
+        plan = answer.plan
         log_event(
             logger,
             "media",
@@ -101,20 +126,36 @@ class MediaDelivery:
             content_type=media.content_type,
             method=method,
             status=int(plan.status),
-            bytes=0 if method == "HEAD" else planned,
-            range=clip(headers.get("range")),
+            bytes=0 if method == "HEAD" else planned_bytes(plan, answer.size),
+            range=clip(wanted.range),
         )
         return build_response(
             plan,
-            path,
-            size=size,
-            etag=etag,
-            last_modified=last_modified,
+            answer.path,
+            size=answer.size,
+            etag=answer.etag,
+            last_modified=answer.last_modified,
             content_type=media.content_type,
             content_disposition=media.content_disposition,
             cache_control=media.cache_control,
             is_head=method == "HEAD",
+            body=answer.body,
         )
+
+    def _plan_and_read_small(
+        self, media: MediaFile, method: str, wanted: RequestHeaders
+    ) -> PlannedAnswer:
+        path, stat = self._locate(media)
+        size = stat.st_size
+        etag = make_etag(size, stat.st_mtime_ns)
+        last_modified = int(stat.st_mtime)
+        plan = plan_response(method, size, etag, last_modified, wanted)
+        body = None
+        if method != "HEAD" and not plan.is_multipart and plan.status in (200, 206):
+            span = plan.ranges[0] if plan.ranges else ByteRange(0, size - 1) if size else None
+            if span is not None and span.length <= SMALL_BODY_BYTES:
+                body = read_span(path, span)
+        return PlannedAnswer(path, size, etag, last_modified, plan, body)
 
     def _locate(self, media: MediaFile) -> tuple[Path, os.stat_result]:
         try:

@@ -239,6 +239,7 @@ def build_response(
     cache_control: str | None,
     is_head: bool,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    body: bytes | None = None,
 ) -> Response[Any]:
     """A Litestar response for the plan: a Stream with an explicit Content-Length for bodies.
 
@@ -262,11 +263,13 @@ def build_response(
         return Response(content=b"", status_code=status, headers=headers)
     if plan.status in _ERRORS:
         return Response(content=error_body(plan.status), status_code=status, headers=headers)
-    body = _body(
+    if body is not None:  # already read by the caller: exactly the planned bytes
+        return Response(content=body, status_code=status, headers=headers)
+    stream = _body(
         plan, path, size=size, content_type=content_type, boundary=boundary, chunk_size=chunk_size
     )
-    if body is None:
+    if stream is None:
         return Response(content=b"", status_code=status, headers=headers)
     return Stream(
-        body, status_code=status, headers=headers, background=BackgroundTask(_close, body)
+        stream, status_code=status, headers=headers, background=BackgroundTask(_close, stream)
     )

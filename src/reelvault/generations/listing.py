@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,18 @@ from uuid import UUID
 
 import msgspec
 from advanced_alchemy.types import GUID, DateTimeUTC
-from sqlalchemy import ColumnElement, Select, and_, column, func, literal, select, table, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    column,
+    func,
+    literal,
+    select,
+    table,
+    tuple_,
+)
 
 from reelvault.errors import InvalidValue
 from reelvault.generations.models import Generation, GenerationStatus, generation_tally
@@ -32,22 +44,25 @@ MIN_INDEXED_TERM = 3
 _search = table("generation_search", column("id"), column("generation_id"))
 _search_fts = table("generation_search_fts", column("rowid"))
 
-ITEM_COLUMNS = (
-    Generation.id,
-    Generation.prompt,
-    Generation.status,
-    Generation.video_path,
-    Generation.thumbnail_path,
-    Generation.media_version,
-    Generation.duration,
-    Generation.cost,
-    Generation.width,
-    Generation.height,
-    Generation.file_size,
-    Generation.progress,
-    Generation.error,
-    Generation.created_at,
-    Generation.completed_at,
+ITEM_COLUMNS = tuple(
+    Generation.__table__.c[name]
+    for name in (
+        "id",
+        "prompt",
+        "status",
+        "video_path",
+        "thumbnail_path",
+        "media_version",
+        "duration",
+        "cost",
+        "width",
+        "height",
+        "file_size",
+        "progress",
+        "error",
+        "created_at",
+        "completed_at",
+    )
 )
 
 
@@ -121,55 +136,113 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _filters(owner_id: UUID, query: ListingQuery, dialect: str) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = [Generation.user_id == owner_id]
-    if query.status is not None:
-        conditions.append(Generation.status == query.status.value)
-    if query.q:
+# Statements are built once per shape and take their values as bound parameters: building
+# and cache-keying a Select costs more than running it on a page of 20. Core columns, so the
+# execution skips the ORM's compile step.
+_g = Generation.__table__.c
+
+
+@functools.lru_cache(maxsize=64)
+def _conditions(has_status: bool, search: str | None) -> tuple[ColumnElement[bool], ...]:
+    """`search`: None, "like" (the exact rule alone) or "fts" (SQLite's index narrows first)."""
+    conditions: list[ColumnElement[bool]] = [_g.user_id == bindparam("owner_id", type_=GUID())]
+    if has_status:
+        conditions.append(_g.status == bindparam("status"))
+    if search is not None:
         # The exact rule (case-insensitive, wildcards literal) on every dialect; PostgreSQL's
         # trigram GIN index serves it directly, SQLite's FTS5 index narrows the rows first.
-        conditions.append(Generation.prompt.ilike(like_pattern(query.q), escape="\\"))
-        if dialect == "sqlite" and len(query.q) >= MIN_INDEXED_TERM:
-            matches = (
-                select(_search.c.generation_id)
-                .where(
-                    _search.c.id.in_(
-                        select(_search_fts.c.rowid).where(
-                            column("generation_search_fts").op("MATCH")(fts_phrase(query.q))
-                        )
-                    )
+        conditions.append(_g.prompt.ilike(bindparam("pattern"), escape="\\"))
+    if search == "fts":
+        matches = select(_search.c.generation_id).where(
+            _search.c.id.in_(
+                select(_search_fts.c.rowid).where(
+                    column("generation_search_fts").op("MATCH")(bindparam("phrase"))
                 )
-                .scalar_subquery()
             )
-            conditions.append(Generation.id.in_(matches))
-    return conditions
+        )
+        conditions.append(_g.id.in_(matches.scalar_subquery()))
+    return tuple(conditions)
 
 
-def page_statement(owner_id: UUID, query: ListingQuery, dialect: str) -> Select[Any]:
-    """One more row than the page, so the caller knows whether a next page exists."""
-    conditions = _filters(owner_id, query, dialect)
-    after = query.after()
+def _search_kind(query: ListingQuery, dialect: str) -> str | None:
+    if not query.q:
+        return None
+    return "fts" if dialect == "sqlite" and len(query.q) >= MIN_INDEXED_TERM else "like"
+
+
+def _filter_values(owner_id: UUID, query: ListingQuery) -> dict[str, Any]:
+    values: dict[str, Any] = {"owner_id": owner_id}
+    if query.status is not None:
+        values["status"] = query.status.value
+    if query.q:
+        values["pattern"] = like_pattern(query.q)
+        values["phrase"] = fts_phrase(query.q)
+    return values
+
+
+@functools.lru_cache(maxsize=128)
+def _page(
+    has_status: bool, search: str | None, descending: bool, after: bool, offset: bool
+) -> Select[Any]:
+    conditions = list(_conditions(has_status, search))
+    if after:
+        key = tuple_(_g.created_at, _g.id)
+        bound = tuple_(
+            bindparam("after_created_at", type_=DateTimeUTC()),
+            bindparam("after_id", type_=GUID()),
+        )
+        conditions.append(key < bound if descending else key > bound)
     order = (
-        (Generation.created_at.desc(), Generation.id.desc())
-        if query.descending
-        else (Generation.created_at.asc(), Generation.id.asc())
+        (_g.created_at.desc(), _g.id.desc()) if descending else (_g.created_at.asc(), _g.id.asc())
     )
-    if after is not None:
-        key = tuple_(Generation.created_at, Generation.id)
-        bound = tuple_(literal(after.created_at, DateTimeUTC()), literal(after.id, GUID()))
-        conditions.append(key < bound if query.descending else key > bound)
     statement = select(*ITEM_COLUMNS).where(and_(*conditions)).order_by(*order)
-    statement = statement.limit(query.limit + 1)
+    statement = statement.limit(bindparam("page_limit"))
+    return statement.offset(bindparam("page_offset")) if offset else statement
+
+
+def page_statement(
+    owner_id: UUID, query: ListingQuery, dialect: str
+) -> tuple[Select[Any], dict[str, Any]]:
+    """One more row than the page, so the caller knows whether a next page exists."""
+    after = query.after()
+    values = _filter_values(owner_id, query)
+    values["page_limit"] = query.limit + 1
     if query.offset:
-        statement = statement.offset(query.offset)
-    return statement
+        values["page_offset"] = query.offset
+    if after is not None:
+        values["after_created_at"] = after.created_at
+        values["after_id"] = after.id
+    statement = _page(
+        query.status is not None,
+        _search_kind(query, dialect),
+        query.descending,
+        after is not None,
+        bool(query.offset),
+    )
+    return statement, values
 
 
-def total_statement(owner_id: UUID, query: ListingQuery, dialect: str) -> Select[Any]:
+@functools.lru_cache(maxsize=64)
+def _total(status: str | None, search: str | None) -> Select[Any]:
+    if search is None:
+        columns = [status] if status else [s.value for s in GenerationStatus]
+        tally = sum((generation_tally.c[c] for c in columns), start=literal(0))
+        return select(tally).where(
+            generation_tally.c.user_id == bindparam("owner_id", type_=GUID())
+        )
+    return (
+        select(func.count())
+        .select_from(Generation.__table__)
+        .where(*_conditions(status is not None, search))
+    )
+
+
+def total_statement(
+    owner_id: UUID, query: ListingQuery, dialect: str
+) -> tuple[Select[Any], dict[str, Any]]:
     """How many items match the filters (not the cursor): a tally read unless there is a
     search term, which only a COUNT over the matches can answer."""
-    if not query.q:
-        statuses = [query.status] if query.status else list(GenerationStatus)
-        tally = sum((generation_tally.c[s.value] for s in statuses), start=literal(0))
-        return select(tally).where(generation_tally.c.user_id == owner_id)
-    return select(func.count()).select_from(Generation).where(*_filters(owner_id, query, dialect))
+    search = _search_kind(query, dialect)
+    status = query.status.value if query.status else None
+    values = _filter_values(owner_id, query) if search else {"owner_id": owner_id}
+    return _total(status, search), values

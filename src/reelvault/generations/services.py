@@ -49,12 +49,12 @@ logger = logging.getLogger("reelvault.generations")
 
 # Reads are Core statements with the owner in the WHERE clause: one round trip proves
 # ownership and fetches the row, with no ORM identity map to fill for a read-only request.
-_ITEM_OF_OWNER = select(*ITEM_COLUMNS).where(
-    Generation.id == bindparam("generation_id"), Generation.user_id == bindparam("owner_id")
+_g = Generation.__table__.c
+_OWNED = (_g.id == bindparam("generation_id"), _g.user_id == bindparam("owner_id"))
+_ITEM_OF_OWNER = select(*ITEM_COLUMNS).where(*_OWNED)
+_MEDIA_OF_OWNER = select(_g.status, _g.video_path, _g.thumbnail_path, _g.media_version).where(
+    *_OWNED
 )
-_MEDIA_OF_OWNER = select(
-    Generation.status, Generation.video_path, Generation.thumbnail_path, Generation.media_version
-).where(Generation.id == bindparam("generation_id"), Generation.user_id == bindparam("owner_id"))
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def page_for_owner(self, owner_id: UUID, query: ListingQuery) -> GenerationPage:
         started = time.perf_counter()
         dialect = self.session.bind.dialect.name
-        rows = (await self.session.execute(page_statement(owner_id, query, dialect))).all()
-        total = (await self.session.execute(total_statement(owner_id, query, dialect))).scalar()
+        rows = (await self.session.execute(*page_statement(owner_id, query, dialect))).all()
+        total = (await self.session.execute(*total_statement(owner_id, query, dialect))).scalar()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         items = await self.to_items(rows)

@@ -15,7 +15,7 @@ from litestar.static_files import create_static_files_router
 
 from reelvault.accounts.auth import build_jwt_auth, cookie_requests_from_own_origin
 from reelvault.accounts.controllers import AuthController
-from reelvault.accounts.deps import provide_current_user
+from reelvault.accounts.deps import provide_current_user, provide_owner, provide_users
 from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
 from reelvault.delivery.responder import MediaDelivery
@@ -38,20 +38,24 @@ WEB_DIR = _PACKAGED_WEB if _PACKAGED_WEB.is_dir() else Path(__file__).resolve().
 CLIENT_ROUTES = ("/", "/login", "/gallery", "/gallery/{generation_id:str}")
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, store: MediaStore | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     settings.ensure_directories()
-    store = MediaStore(settings.media_root)
+    store = store or MediaStore(settings.media_root)
     store.prepare()
     delivery = MediaDelivery(store, settings.media_delivery, settings.accel_prefix)
     db_config = build_sqlalchemy_config(settings)
-    jwt_auth = build_jwt_auth(settings, db_config)
+    jwt_auth = build_jwt_auth(settings)
 
     api = Router(
         path="/",
         route_handlers=[AuthController, GenerationController, MediaController],
         guards=[cookie_requests_from_own_origin],
-        dependencies={"current_user": Provide(provide_current_user, sync_to_thread=False)},
+        dependencies={
+            "users": Provide(provide_users),
+            "owner": Provide(provide_owner, sync_to_thread=False),
+            "current_user": Provide(provide_current_user),
+        },
     )
 
     async def recover_on_startup() -> None:

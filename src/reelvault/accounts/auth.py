@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -10,14 +11,10 @@ from uuid import UUID
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.security.jwt import JWTCookieAuth, Token
-from sqlalchemy import bindparam, select
 
-from reelvault.accounts.models import User
-from reelvault.accounts.schemas import Account
 from reelvault.errors import Forbidden
 
 if TYPE_CHECKING:
-    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
     from litestar.handlers.base import BaseRouteHandler
 
     from reelvault.settings import Settings
@@ -33,27 +30,28 @@ PUBLIC_PATHS = (
 )
 
 
-_ACCOUNT_BY_ID = select(User.id, User.email, User.created_at).where(User.id == bindparam("user_id"))
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid token names. Not yet proof that the account still exists: every handler
+    proves it in its own first statement (the owner in the WHERE clause, a miss that tells a
+    gone account's 401 from a missing item's 404), or takes `current_user`, which reads the
+    account. No cache either way: a deleted account's token is refused at once, everywhere."""
+
+    id: UUID
 
 
-def build_jwt_auth(settings: Settings, db_config: SQLAlchemyAsyncConfig) -> JWTCookieAuth[Account]:
+def build_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal]:
     async def retrieve_user(
-        token: Token, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> Account | None:
-        """The account the token names, read on every request (no cache: a deleted account's
-        token is refused at once, by every process). One Core statement on the request's own
-        session, which the handler then reuses: no ORM identity map, no second connection."""
+        token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> Principal | None:
+        # No database here: the handler's own statement checks the account, so a request
+        # costs one round trip, not a user lookup and then the real one.
         try:
-            user_id = UUID(token.sub)
+            return Principal(UUID(token.sub))
         except ValueError:
             return None
-        session = db_config.provide_session(connection.app.state, connection.scope)
-        row = (await session.execute(_ACCOUNT_BY_ID, {"user_id": user_id})).first()
-        if row is None:
-            return None
-        return Account(id=row.id, email=row.email, created_at=row.created_at)
 
-    return JWTCookieAuth[Account](
+    return JWTCookieAuth[Principal](
         retrieve_user_handler=retrieve_user,
         token_secret=settings.signing_key(),
         algorithm="HS256",

@@ -1,21 +1,24 @@
 from __future__ import annotations
 
+import logging
+
 from litestar import Controller, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 from litestar.security.jwt import JWTCookieAuth
 
 from reelvault.accounts.auth import AUTH_COOKIE, auth_cookie
-from reelvault.accounts.deps import provide_users
 from reelvault.accounts.schemas import AccessToken, Account, Credentials, LoginCredentials
 from reelvault.accounts.services import UserService
+from reelvault.observability import log_event
+
+logger = logging.getLogger("reelvault.accounts")
 
 
 class AuthController(Controller):
     path = "/api/auth"
     tags = ["Authentication"]
-    dependencies = {"users": Provide(provide_users)}
 
     @post("/register", status_code=201, summary="Create an account")
     async def register(
@@ -47,8 +50,12 @@ class AuthController(Controller):
         response_cookies=[Cookie(key=AUTH_COOKIE, value="", max_age=0, path="/", httponly=True)],
     )
     async def logout(
-        self, jwt_auth: NamedDependency[SkipValidation[JWTCookieAuth[Account]]]
+        self,
+        current_user: NamedDependency[SkipValidation[Account]],
+        jwt_auth: NamedDependency[SkipValidation[JWTCookieAuth[Account]]],
     ) -> Response[None]:
+        # current_user: like every endpoint, a gone account's token is a 401 here too.
+        log_event(logger, "logout", user_id=current_user.id)
         return Response(None, status_code=204, cookies=[auth_cookie(jwt_auth, "", 0)])
 
     @get("/me", summary="The signed-in account")

@@ -7,6 +7,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
+from reelvault.accounts.auth import Principal
 from reelvault.accounts.schemas import Account
 from reelvault.delivery.responder import MediaDelivery, thumbnail_file, video_file
 from reelvault.generations.deps import provide_generations
@@ -17,6 +18,9 @@ from reelvault.generations.schemas import DeletedGeneration, GenerationItem, Gen
 from reelvault.generations.services import GenerationService
 from reelvault.paths import parse_id
 
+# The token's principal: each service call below proves the account in its own statement.
+Owner = NamedDependency[SkipValidation[Principal]]
+# The account, read: for the import, which must not stream a body for a gone account.
 CurrentUser = NamedDependency[SkipValidation[Account]]
 Generations = NamedDependency[SkipValidation[GenerationService]]
 Version = Annotated[
@@ -35,7 +39,7 @@ class GenerationController(Controller):
     @get("/", summary="List the caller's generations")
     async def list_generations(
         self,
-        current_user: CurrentUser,
+        owner: Owner,
         generations: Generations,
         limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size")] = 20,
         offset: Annotated[int, QueryParameter(ge=0, le=2**63 - 1, description="Items to skip")] = 0,
@@ -65,13 +69,13 @@ class GenerationController(Controller):
         query = ListingQuery(
             limit=limit, offset=offset, status=status, q=q, sort=sort, cursor=cursor
         )
-        return await generations.page_for_owner(current_user.id, query)
+        return await generations.page_for_owner(owner.id, query)
 
     @get("/{generation_id:str}", summary="One of the caller's generations")
     async def get_generation(
-        self, current_user: CurrentUser, generations: Generations, generation_id: FromPath[str]
+        self, owner: Owner, generations: Generations, generation_id: FromPath[str]
     ) -> GenerationItem:
-        return await generations.item_for_owner(parse_id(generation_id), current_user.id)
+        return await generations.item_for_owner(parse_id(generation_id), owner.id)
 
     @post(
         "/",
@@ -83,7 +87,7 @@ class GenerationController(Controller):
     )
     async def import_generation(
         self,
-        request: Request[Account, Any, Any],
+        request: Request[Principal, Any, Any],
         current_user: CurrentUser,
         generations: Generations,
     ) -> GenerationItem:
@@ -97,10 +101,10 @@ class GenerationController(Controller):
         summary="Delete a generation: its video, thumbnail and record, all or nothing",
     )
     async def delete_generation(
-        self, current_user: CurrentUser, generations: Generations, generation_id: FromPath[str]
+        self, owner: Owner, generations: Generations, generation_id: FromPath[str]
     ) -> DeletedGeneration:
         parsed = parse_id(generation_id)
-        await generations.delete_for_owner(parsed, current_user.id)
+        await generations.delete_for_owner(parsed, owner.id)
         return DeletedGeneration(generation_id=parsed)
 
 
@@ -118,18 +122,16 @@ class MediaController(Controller):
     )
     async def video(
         self,
-        request: Request[Account, Any, Any],
-        current_user: CurrentUser,
+        request: Request[Principal, Any, Any],
+        owner: Owner,
         generations: Generations,
         delivery: NamedDependency[SkipValidation[MediaDelivery]],
         generation_id: FromPath[str],
         v: Version = None,
     ) -> Response[Any]:
         parsed = parse_id(generation_id)
-        stored = await generations.video_for_owner(parsed, current_user.id)
-        media = video_file(
-            parsed, current_user.id, stored.relpath, immutable=_current(v, stored.version)
-        )
+        stored = await generations.video_for_owner(parsed, owner.id)
+        media = video_file(parsed, owner.id, stored.relpath, immutable=_current(v, stored.version))
         return await delivery.respond(media, request.method, request.headers)
 
     @get(
@@ -140,17 +142,17 @@ class MediaController(Controller):
     )
     async def thumbnail(
         self,
-        request: Request[Account, Any, Any],
-        current_user: CurrentUser,
+        request: Request[Principal, Any, Any],
+        owner: Owner,
         generations: Generations,
         delivery: NamedDependency[SkipValidation[MediaDelivery]],
         generation_id: FromPath[str],
         v: Version = None,
     ) -> Response[Any]:
         parsed = parse_id(generation_id)
-        stored = await generations.thumbnail_for_owner(parsed, current_user.id)
+        stored = await generations.thumbnail_for_owner(parsed, owner.id)
         media = thumbnail_file(
-            parsed, current_user.id, stored.relpath, immutable=_current(v, stored.version)
+            parsed, owner.id, stored.relpath, immutable=_current(v, stored.version)
         )
         # Thumbnails are small and cached by the browser: served by the app in every mode.
         return await delivery.respond(media, request.method, request.headers, accel=False)

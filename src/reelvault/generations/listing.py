@@ -32,6 +32,7 @@ from sqlalchemy import (
     tuple_,
 )
 
+from reelvault.accounts.models import User
 from reelvault.errors import InvalidValue
 from reelvault.generations.models import Generation, GenerationStatus, generation_tally
 
@@ -140,6 +141,8 @@ def fts_phrase(term: str) -> str:
 # and cache-keying a Select costs more than running it on a page of 20. Core columns, so the
 # execution skips the ORM's compile step.
 _g = Generation.__table__.c
+_user_table = User.__table__
+_user = _user_table.c
 
 
 @functools.lru_cache(maxsize=64)
@@ -224,24 +227,32 @@ def page_statement(
 
 @functools.lru_cache(maxsize=64)
 def _total(status: str | None, search: str | None) -> Select[Any]:
+    """Read from the owner's account row, so that no row at all means the account is gone."""
+    owner = _user.id == bindparam("owner_id", type_=GUID())
     if search is None:
         columns = [status] if status else [s.value for s in GenerationStatus]
         tally = sum((generation_tally.c[c] for c in columns), start=literal(0))
-        return select(tally).where(
-            generation_tally.c.user_id == bindparam("owner_id", type_=GUID())
+        return (
+            select(func.coalesce(tally, 0))
+            .select_from(
+                _user_table.outerjoin(generation_tally, generation_tally.c.user_id == _user.id)
+            )
+            .where(owner)
         )
-    return (
+    matching = (
         select(func.count())
         .select_from(Generation.__table__)
         .where(*_conditions(status is not None, search))
+        .scalar_subquery()
     )
+    return select(matching).select_from(_user_table).where(owner)
 
 
 def total_statement(
     owner_id: UUID, query: ListingQuery, dialect: str
 ) -> tuple[Select[Any], dict[str, Any]]:
     """How many items match the filters (not the cursor): a tally read unless there is a
-    search term, which only a COUNT over the matches can answer."""
+    search term, which only a COUNT over the matches can answer. No row: the account is gone."""
     search = _search_kind(query, dialect)
     status = query.status.value if query.status else None
     values = _filter_values(owner_id, query) if search else {"owner_id": owner_id}

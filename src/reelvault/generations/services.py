@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from uuid import UUID, uuid4
 
 from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
@@ -19,11 +19,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.accounts.services import UserService
 from reelvault.errors import (
     BadRequest,
     DomainError,
     Forbidden,
     InvalidValue,
+    NotAuthenticated,
     NotFound,
     StorageFailure,
     UnsupportedMedia,
@@ -85,8 +87,13 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def page_for_owner(self, owner_id: UUID, query: ListingQuery) -> GenerationPage:
         started = time.perf_counter()
         dialect = self.session.bind.dialect.name
+        # The total first: its statement reads the owner's account row, so a gone account's
+        # token is a 401 here, before any item.
+        counted = (await self.session.execute(*total_statement(owner_id, query, dialect))).first()
+        if counted is None:
+            raise NotAuthenticated()
+        total = counted[0]
         rows = (await self.session.execute(*page_statement(owner_id, query, dialect))).all()
-        total = (await self.session.execute(*total_statement(owner_id, query, dialect))).scalar()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         items = await self.to_items(rows)
@@ -131,7 +138,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             )
         ).first()
         if row is None:
-            raise NotFound("Video not found")
+            await self._missing(owner_id, "Video not found")
         return (await self.to_items([row]))[0]
 
     async def video_for_owner(self, generation_id: UUID, owner_id: UUID) -> StoredMedia:
@@ -156,8 +163,15 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             )
         ).first()
         if row is None:
-            raise NotFound(missing)
+            await self._missing(owner_id, missing)
         return row
+
+    async def _missing(self, owner_id: UUID, detail: str) -> NoReturn:
+        """Nothing matched the owner's statement: a missing item (404), or an account that no
+        longer exists behind a still valid token (401). Only misses pay this second read."""
+        if not await UserService(session=self.session).is_present(owner_id):
+            raise NotAuthenticated()
+        raise NotFound(detail)
 
     async def get_for_owner(
         self, generation_id: UUID, owner_id: UUID, *, for_deletion: bool = False
@@ -171,7 +185,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             id=generation_id, with_for_update=True if for_deletion else None
         )
         if generation is None:
-            raise NotFound("Video not found")
+            await self._missing(owner_id, "Video not found")
         if generation.user_id != owner_id:
             if for_deletion:
                 raise Forbidden("You are not allowed to delete this video")

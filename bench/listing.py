@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import math
 import os
 import queue
@@ -666,10 +667,9 @@ def seed_sqlite(path: Path, dataset: Dataset, hashes: list[str]) -> SeedTimes:
         conn.execute("DELETE FROM generation_tally")
         conn.execute(TALLY_REBUILD)
         conn.execute("DELETE FROM generation_search")
-        conn.execute(
-            "INSERT INTO generation_search (generation_id, prompt)"
-            " SELECT id, prompt FROM generation"
-        )
+        conn.execute("DELETE FROM generation_search_owner")
+        for sql in search_backfill():  # the migration's own: each owner's rowid range
+            conn.execute(sql)
         conn.execute("INSERT INTO generation_search_fts(generation_search_fts) VALUES('rebuild')")
         for _, sql in triggers:
             conn.execute(sql)
@@ -697,6 +697,19 @@ def seed_sqlite(path: Path, dataset: Dataset, hashes: list[str]) -> SeedTimes:
         conn.close()
     times.size = f"file {path.stat().st_size / 2**20:,.0f} MiB"
     return times
+
+
+def search_backfill() -> tuple[str, ...]:
+    """Migration 0003's statements that fill SQLite's search tables from `generation`."""
+    path = Path(__file__).resolve().parents[1] / "migrations/versions"
+    spec = importlib.util.spec_from_file_location(
+        "migration_0003", path / "0003_tally_versions_sqlite_search.py"
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"migration 0003 not found in {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.BACKFILL
 
 
 def insert_sql(table: str, columns: tuple[str, ...]) -> str:

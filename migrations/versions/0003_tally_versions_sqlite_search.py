@@ -7,7 +7,8 @@
 - SQLite only: an FTS5 `trigram` index of the prompts, so `q` reads the matching rows instead
   of every row of the owner. It indexes `generation_search`, a side table with an INTEGER
   PRIMARY KEY: FTS5 addresses rows by integer, and `generation`'s implicit rowid may change
-  on VACUUM (its primary key is a UUID), which would silently detach the index.
+  on VACUUM (its primary key is a UUID), which would silently detach the index. Each owner's
+  entries get their own range of those integers (see OWNER_SPAN).
   (PostgreSQL has had its trigram GIN index since 0002.)
 
 Revision ID: 3b9d2c7e5a14
@@ -83,6 +84,7 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS generation_search_fts")
         op.execute("DROP TABLE IF EXISTS generation_search")
+        op.execute("DROP TABLE IF EXISTS generation_search_owner")
     else:
         op.execute("DROP TRIGGER IF EXISTS generation_tally_change ON generation")
         op.execute("DROP TRIGGER IF EXISTS generation_tally_status ON generation")
@@ -148,7 +150,35 @@ def _postgresql_tally_triggers() -> None:
     )
 
 
+# Each owner's entries in the FTS5 index occupy their own range of rowids (the owner's number
+# times 2**32, plus a counter), so a search reads the searching owner's matches only: FTS5
+# seeks within its posting lists by rowid, where a filter on another column would visit every
+# owner's matches first.
+OWNER_SPAN = 2**32
+_BASE = f"(SELECT number * {OWNER_SPAN} FROM generation_search_owner WHERE user_id = NEW.user_id)"
+_NEXT_ID = (
+    f"COALESCE((SELECT MAX(id) FROM generation_search WHERE id BETWEEN {_BASE} "
+    f"AND {_BASE} + {OWNER_SPAN - 1}), {_BASE}) + 1"
+)
+_ADD_ENTRY = (
+    "INSERT OR IGNORE INTO generation_search_owner (user_id) VALUES (NEW.user_id); "
+    f"INSERT INTO generation_search (id, generation_id, prompt) VALUES ({_NEXT_ID}, NEW.id, "
+    "NEW.prompt);"
+)
+BACKFILL = (
+    "INSERT OR IGNORE INTO generation_search_owner (user_id) "
+    "SELECT user_id FROM generation GROUP BY user_id ORDER BY MIN(created_at)",
+    f"INSERT INTO generation_search (id, generation_id, prompt) SELECT o.number * {OWNER_SPAN} "
+    "+ ROW_NUMBER() OVER (PARTITION BY g.user_id ORDER BY g.created_at, g.id), g.id, g.prompt "
+    "FROM generation AS g JOIN generation_search_owner AS o ON o.user_id = g.user_id",
+)
+
+
 def _sqlite_search() -> None:
+    op.execute(
+        "CREATE TABLE generation_search_owner (number INTEGER PRIMARY KEY, "
+        "user_id BLOB NOT NULL UNIQUE)"
+    )
     op.execute(
         "CREATE TABLE generation_search (id INTEGER PRIMARY KEY, "
         "generation_id BLOB NOT NULL UNIQUE, prompt TEXT NOT NULL)"
@@ -159,17 +189,15 @@ def _sqlite_search() -> None:
     )
     # generation -> generation_search
     op.execute(
-        "CREATE TRIGGER generation_search_insert AFTER INSERT ON generation BEGIN "
-        "INSERT INTO generation_search (generation_id, prompt) VALUES (NEW.id, NEW.prompt); END"
+        f"CREATE TRIGGER generation_search_insert AFTER INSERT ON generation BEGIN {_ADD_ENTRY} END"
     )
     op.execute(
         "CREATE TRIGGER generation_search_delete AFTER DELETE ON generation BEGIN "
         "DELETE FROM generation_search WHERE generation_id = OLD.id; END"
     )
     op.execute(
-        "CREATE TRIGGER generation_search_update AFTER UPDATE OF prompt ON generation BEGIN "
-        "DELETE FROM generation_search WHERE generation_id = OLD.id; "
-        "INSERT INTO generation_search (generation_id, prompt) VALUES (NEW.id, NEW.prompt); END"
+        "CREATE TRIGGER generation_search_update AFTER UPDATE OF prompt, user_id ON generation "
+        f"BEGIN DELETE FROM generation_search WHERE generation_id = OLD.id; {_ADD_ENTRY} END"
     )
     # generation_search -> its FTS5 index (external content: the index keeps no copy)
     op.execute(
@@ -181,6 +209,5 @@ def _sqlite_search() -> None:
         "INSERT INTO generation_search_fts (generation_search_fts, rowid, prompt) "
         "VALUES ('delete', OLD.id, OLD.prompt); END"
     )
-    op.execute(
-        "INSERT INTO generation_search (generation_id, prompt) SELECT id, prompt FROM generation"
-    )
+    for statement in BACKFILL:
+        op.execute(statement)

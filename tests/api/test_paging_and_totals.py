@@ -306,3 +306,36 @@ async def test_search_matches_exactly_the_prompts_that_contain_the_term(
     expected = sorted(p for p in TRICKY_PROMPTS if term.lower() in p.lower())
     assert sorted(i["prompt"] for i in body["generations"]) == expected
     assert body["total"] == len(expected)
+
+
+async def test_searches_count_and_page_only_the_owners_matches(
+    deployment: Deployment, account: Account, other_account: Account
+) -> None:
+    mine = await insert_generations(
+        deployment.engine,
+        [
+            generation_row(account.id, prompt=f"kombucha shot {n}", created_at=t)
+            for n, t in enumerate(timeline(45))
+        ],
+    )
+    await insert_generations(
+        deployment.engine,
+        [generation_row(other_account.id, prompt=f"kombucha ad {n}") for n in range(30)],
+    )
+    newest_first = [str(r["id"]) for r in reversed(mine)]
+    first = await page(account, q="kombucha", limit=20)
+    assert first["total"] == 45
+    assert await follow(account, first, q="kombucha", limit=20) == newest_first
+    by_offset = await page(account, q="kombucha", limit=20, offset=40)
+    assert by_offset["total"] == 45
+    assert [i["id"] for i in by_offset["generations"]] == newest_first[40:]
+    past_the_end = await page(account, q="kombucha", limit=20, offset=60)
+    assert (past_the_end["total"], past_the_end["generations"]) == (45, [])
+    # Deleting the newest and adding more keeps the owner's index entries apart and whole.
+    async with deployment.engine.begin() as connection:
+        await connection.execute(delete(Generation).where(Generation.id == mine[-1]["id"]))
+    await insert_generations(
+        deployment.engine, [generation_row(account.id, prompt="kombucha late") for _ in range(2)]
+    )
+    assert (await page(account, q="kombucha"))["total"] == 46
+    assert (await page(other_account, q="kombucha"))["total"] == 30

@@ -42,8 +42,11 @@ CURSOR_VERSION = 1
 MIN_INDEXED_TERM = 3
 
 # SQLite's FTS5 index of prompts (migration 0003); raw DDL, so not on the ORM metadata.
+# Each owner's entries have their own rowid range, which FTS5 seeks by.
 _search = table("generation_search", column("id"), column("generation_id"))
 _search_fts = table("generation_search_fts", column("rowid"))
+_search_owner = table("generation_search_owner", column("number"), column("user_id"))
+OWNER_SPAN = 2**32
 
 ITEM_COLUMNS = tuple(
     Generation.__table__.c[name]
@@ -156,13 +159,16 @@ def _conditions(has_status: bool, search: str | None) -> tuple[ColumnElement[boo
         # trigram GIN index serves it directly, SQLite's FTS5 index narrows the rows first.
         conditions.append(_g.prompt.ilike(bindparam("pattern"), escape="\\"))
     if search == "fts":
-        matches = select(_search.c.generation_id).where(
-            _search.c.id.in_(
-                select(_search_fts.c.rowid).where(
-                    column("generation_search_fts").op("MATCH")(bindparam("phrase"))
-                )
-            )
+        base = (
+            select(_search_owner.c.number * OWNER_SPAN)
+            .where(_search_owner.c.user_id == bindparam("owner_id", type_=GUID()))
+            .scalar_subquery()
         )
+        owners_matches = select(_search_fts.c.rowid).where(
+            column("generation_search_fts").op("MATCH")(bindparam("phrase")),
+            _search_fts.c.rowid.between(base, base + (OWNER_SPAN - 1)),
+        )
+        matches = select(_search.c.generation_id).where(_search.c.id.in_(owners_matches))
         conditions.append(_g.id.in_(matches.scalar_subquery()))
     return tuple(conditions)
 
@@ -198,9 +204,19 @@ def _page(
     order = (
         (_g.created_at.desc(), _g.id.desc()) if descending else (_g.created_at.asc(), _g.id.asc())
     )
-    statement = select(*ITEM_COLUMNS).where(and_(*conditions)).order_by(*order)
+    columns: list[Any] = list(ITEM_COLUMNS)
+    if counts_matches(search is not None, after):
+        # One pass over a search's matches gives the page and its total (no second scan).
+        columns.append(func.count().over().label("matches"))
+    statement = select(*columns).where(and_(*conditions)).order_by(*order)
     statement = statement.limit(bindparam("page_limit"))
     return statement.offset(bindparam("page_offset")) if offset else statement
+
+
+def counts_matches(searching: bool, after_cursor: bool) -> bool:
+    """Whether the page's rows carry `matches`, the total of a search (not after a cursor:
+    there the window would count only what follows the cursor)."""
+    return searching and not after_cursor
 
 
 def page_statement(

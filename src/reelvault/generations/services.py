@@ -33,6 +33,7 @@ from reelvault.errors import (
 from reelvault.generations.listing import (
     ITEM_COLUMNS,
     ListingQuery,
+    counts_matches,
     page_statement,
     total_statement,
 )
@@ -87,13 +88,17 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def page_for_owner(self, owner_id: UUID, query: ListingQuery) -> GenerationPage:
         started = time.perf_counter()
         dialect = self.session.bind.dialect.name
-        # The total first: its statement reads the owner's account row, so a gone account's
-        # token is a 401 here, before any item.
-        counted = (await self.session.execute(*total_statement(owner_id, query, dialect))).first()
-        if counted is None:
-            raise NotAuthenticated()
-        total = counted[0]
-        rows = (await self.session.execute(*page_statement(owner_id, query, dialect))).all()
+        page = page_statement(owner_id, query, dialect)
+        if counts_matches(bool(query.q), query.cursor is not None):
+            # A search's first pages count their matches in the same pass; rows also prove
+            # the owner exists. No rows: the total statement tells 0 from a gone account.
+            rows = (await self.session.execute(*page)).all()
+            total = rows[0].matches if rows else await self._total(owner_id, query, dialect)
+        else:
+            # The total first: it reads the owner's account row, so a gone account's token
+            # is a 401 before any item is read.
+            total = await self._total(owner_id, query, dialect)
+            rows = (await self.session.execute(*page)).all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         items = await self.to_items(rows)
@@ -110,7 +115,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             sort=query.sort,
             q=clip(query.q),
             results=len(items),
-            total=total or 0,
+            total=total,
         )
         if query.q:
             SEARCH_SECONDS.observe(elapsed)
@@ -120,16 +125,22 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 user_id=owner_id,
                 term=clip(query.q),
                 results=len(items),
-                total=total or 0,
+                total=total,
                 elapsed_ms=round(elapsed * 1000, 2),
             )
         return GenerationPage(
-            total=total or 0,
+            total=total,
             limit=query.limit,
             offset=query.offset,
             next_cursor=next_cursor,
             generations=items,
         )
+
+    async def _total(self, owner_id: UUID, query: ListingQuery, dialect: str) -> int:
+        counted = (await self.session.execute(*total_statement(owner_id, query, dialect))).first()
+        if counted is None:
+            raise NotAuthenticated()
+        return int(counted[0])
 
     async def item_for_owner(self, generation_id: UUID, owner_id: UUID) -> GenerationItem:
         row = (

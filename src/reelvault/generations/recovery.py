@@ -55,6 +55,6 @@ def _settle(store: MediaStore, op: journal.Operation, manifest: dict, row_exists
         if row_exists:
             files.restore_from_trash(store, op, trashed)
         else:
-            files.purge_trash(op, trashed)
+            files.purge_trash(store, op, trashed)
     elif manifest["action"] == "import" and not row_exists:
         files.remove_placed(store, placed)

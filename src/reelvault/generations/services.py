@@ -313,7 +313,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 _deletion_failed(generation_id, owner_id, step="commit")
                 logger.exception("delete generation_id=%s: the commit failed", generation_id)
                 raise StorageFailure() from None
-            report += await to_thread.run_sync(files.purge_trash, op, moved)
+            report += await to_thread.run_sync(files.purge_trash, store, op, moved)
         DELETIONS.labels("deleted").inc()
         log_event(
             logger,

@@ -4,7 +4,6 @@ operation's manifest first, so `recovery` can always bring files and rows back i
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from uuid import UUID
 
@@ -26,15 +25,15 @@ def place_imported(
         "thumbnail": store.thumbnail_relpath(generation_id),
     }
     op.write_manifest({"action": "import", "generation_id": str(generation_id), "files": placed})
-    os.replace(video, store.resolve(placed["video"]))
-    os.replace(thumbnail, store.resolve(placed["thumbnail"]))
+    store.move(video, store.resolve(placed["video"]))
+    store.move(thumbnail, store.resolve(placed["thumbnail"]))
     _sync_parents(store, placed)
     return placed
 
 
 def remove_placed(store: MediaStore, placed: FileSet) -> None:
     for relpath in placed.values():
-        store.resolve(relpath).unlink(missing_ok=True)
+        store.remove(store.resolve(relpath), missing_ok=True)
 
 
 def move_to_trash(
@@ -55,7 +54,7 @@ def move_to_trash(
                 )
                 report.append(f"{kind}=already-missing")
                 continue
-            os.replace(source, op.folder / kind)
+            store.move(source, op.folder / kind)
             moved[kind] = relpath
             report.append(f"{kind}=trashed")
     except OSError as exc:
@@ -70,17 +69,17 @@ def restore_from_trash(store: MediaStore, op: Operation, moved: FileSet) -> None
     for kind, relpath in moved.items():
         target = store.resolve(relpath)
         if not target.exists():
-            os.replace(op.folder / kind, target)
+            store.move(op.folder / kind, target)
     _sync_parents(store, moved)
 
 
-def purge_trash(op: Operation, moved: FileSet) -> list[str]:
+def purge_trash(store: MediaStore, op: Operation, moved: FileSet) -> list[str]:
     """Unlink trashed files. The row is already gone, so a failure here only leaves garbage in
     the trash, which recovery removes at the next start."""
     report = []
     for kind in moved:
         try:
-            (op.folder / kind).unlink()
+            store.remove(op.folder / kind)
             report.append(f"{kind}=removed")
         except FileNotFoundError:
             report.append(f"{kind}=removed")

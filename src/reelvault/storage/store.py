@@ -1,4 +1,5 @@
-"""Where media files live inside the media directory, and the rule that they never leave it."""
+"""Where media files live inside the media directory, the rule that they never leave it, and
+the two file operations that imports and deletions are made of (a rename and an unlink)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,15 @@ class MediaStore:
 
     def trash_dir(self) -> Path:
         return self.root / TRASH
+
+    # Every rename and unlink of `storage.files` goes through these two methods, so a store
+    # that fails (or crashes) at one named step can be handed to the app.
+    def move(self, source: Path, target: Path) -> None:
+        """Rename `source` to `target` atomically, replacing what `target` named."""
+        os.replace(source, target)
+
+    def remove(self, path: Path, *, missing_ok: bool = False) -> None:
+        path.unlink(missing_ok=missing_ok)
 
 
 def fsync_directory(path: Path) -> None:

@@ -14,7 +14,7 @@ from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
 from tests.support.factories import Account, register_and_login
 from tests.support.postgres import postgres_server
-from tests.support.servers import LiveServer, migrate
+from tests.support.servers import LiveServer, live_app
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -44,6 +44,13 @@ class Deployment:
             self._engine = create_async_engine(self.settings.database_url)
         return self._engine
 
+    @contextlib.contextmanager
+    def second_app(self, *, store: MediaStore) -> Iterator[str]:
+        """Another app on this deployment's database and media, whose media store is `store`
+        (one that fails on purpose): yields the base URL to send its requests to."""
+        with live_app(self.settings, store=store) as app:
+            yield app.base_url
+
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def deployment(
@@ -55,12 +62,8 @@ def deployment(
         settings = Settings(
             data_dir=workdir, database_url=url, max_upload_bytes=64 * 1024 * 1024
         ).resolved()
-        migrate(settings)
-        server = LiveServer.start(settings)
-        try:
+        with live_app(settings, migrate=True) as server:
             yield Deployment(backend, settings, server)
-        finally:
-            server.stop()
 
 
 @pytest.fixture

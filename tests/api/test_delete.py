@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from reelvault.generations.services import GenerationService
-from reelvault.storage import files
+from reelvault.storage.store import MediaStore
 from tests.conftest import Deployment
 from tests.support.crash import CRASHED, DELETE_STEPS, IMPORT_STEPS
 from tests.support.factories import Account, generation_row, insert_generations
+from tests.support.faults import FailingStore, deleting_cannot_commit
 from tests.support.media import clip, media_files
-from tests.support.servers import ROOT, LiveServer, settings_env
+from tests.support.servers import ROOT, live_app, settings_env
 
 
 async def imported(account: Account, prompt: str = "Delete me") -> dict:
@@ -118,24 +120,26 @@ async def test_items_without_files_can_be_deleted(deployment: Deployment, accoun
     assert (await account.client.get(f"/api/generations/{row['id']}")).status_code == 404
 
 
+@contextlib.asynccontextmanager
+async def served_with(
+    deployment: Deployment, account: Account, store: MediaStore
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The account's client, talking to a second app of the deployment that uses `store`."""
+    with deployment.second_app(store=store) as base_url:
+        async with httpx.AsyncClient(base_url=base_url, headers=account.auth, timeout=30) as client:
+            yield client
+
+
 async def test_a_failing_rename_keeps_row_and_files(
-    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
     video, thumbnail = paths(deployment, item)
     before = {video: video.read_bytes(), thumbnail: thumbnail.read_bytes()}
-    real_replace = os.replace
-    calls = {"n": 0}
-
-    def flaky_replace(src: object, dst: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:  # the thumbnail, after the video has already moved
-            raise PermissionError(13, "Permission denied")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(files.os, "replace", flaky_replace)
-    response = await account.client.delete(f"/api/generations/{item['id']}")
-    monkeypatch.undo()
+    # The thumbnail's move into the trash fails, after the video has already moved.
+    store = FailingStore(deployment.media.root, step="move", target=".trash/*/thumbnail")
+    async with served_with(deployment, account, store) as client:
+        response = await client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 500
     assert "/" not in response.json()["detail"]
     assert {p: p.read_bytes() for p in before} == before
@@ -144,17 +148,12 @@ async def test_a_failing_rename_keeps_row_and_files(
 
 
 async def test_a_failing_commit_puts_the_files_back(
-    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
     video, thumbnail = paths(deployment, item)
-
-    async def failing_delete(self: GenerationService, *args: object, **kwargs: object) -> None:
-        raise RuntimeError("database went away")
-
-    monkeypatch.setattr(GenerationService, "delete_row", failing_delete)
-    response = await account.client.delete(f"/api/generations/{item['id']}")
-    monkeypatch.undo()
+    async with deleting_cannot_commit(deployment.engine, item["id"]):
+        response = await account.client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 500
     assert video.exists() and thumbnail.exists()
     assert await row_exists(account, item)
@@ -162,20 +161,13 @@ async def test_a_failing_commit_puts_the_files_back(
 
 
 async def test_a_failing_unlink_after_commit_is_cleaned_up_at_next_start(
-    deployment: Deployment, account: Account, monkeypatch: pytest.MonkeyPatch
+    deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
     video, thumbnail = paths(deployment, item)
-    real_unlink = Path.unlink
-
-    def stubborn_unlink(self: Path, missing_ok: bool = False) -> None:
-        if ".trash" in self.parts and self.name in {"video", "thumbnail"}:
-            raise PermissionError(13, "Permission denied")
-        real_unlink(self, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", stubborn_unlink)
-    response = await account.client.delete(f"/api/generations/{item['id']}")
-    monkeypatch.undo()
+    store = FailingStore(deployment.media.root, step="remove", target=".trash/*/*")
+    async with served_with(deployment, account, store) as client:
+        response = await client.delete(f"/api/generations/{item['id']}")
     # The record is gone and committed: the video is deleted for the user.
     assert response.status_code == 200
     assert not await row_exists(account, item)
@@ -186,7 +178,8 @@ async def test_a_failing_unlink_after_commit_is_cleaned_up_at_next_start(
 
 def restart(deployment: Deployment) -> None:
     """A second app on the same database and media: its start-up recovery runs."""
-    LiveServer.start(deployment.settings).stop()
+    with live_app(deployment.settings):
+        pass
 
 
 def run_crashing(deployment: Deployment, *args: str) -> int:

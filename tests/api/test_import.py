@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import av
@@ -16,7 +16,7 @@ from reelvault.settings import Settings
 from tests.conftest import Deployment
 from tests.support.factories import Account, register_and_login
 from tests.support.media import clip, media_files
-from tests.support.servers import LiveServer, migrate
+from tests.support.servers import LiveServer, live_app
 
 
 async def upload(
@@ -188,13 +188,11 @@ async def test_import_needs_a_token(deployment: Deployment) -> None:
 
 
 @pytest.fixture(scope="module")
-def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> LiveServer:
+def small_limit_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("small-limit")
     settings = Settings(data_dir=workdir, max_upload_bytes=100_000).resolved()
-    migrate(settings)
-    server = LiveServer.start(settings)
-    yield server
-    server.stop()
+    with live_app(settings, migrate=True) as server:
+        yield server
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from tests.support.factories import (
     register_and_login,
 )
 from tests.support.media import clip
-from tests.support.servers import LiveServer, migrate
+from tests.support.servers import LiveServer, live_app
 from tests.support.video_http import Reply, exchange, import_video, stored_video
 
 
@@ -30,10 +30,8 @@ from tests.support.video_http import Reply, exchange, import_video, stored_video
 def accel_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("accel")
     settings = Settings(data_dir=workdir, media_delivery="accel").resolved()
-    migrate(settings)
-    live = LiveServer.start(settings)
-    yield live
-    live.stop()
+    with live_app(settings, migrate=True) as live:
+        yield live
 
 
 @dataclass(frozen=True)

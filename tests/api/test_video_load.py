@@ -33,7 +33,7 @@ import pytest
 
 from reelvault.settings import Settings
 from tests.support.factories import Account, register_and_login
-from tests.support.servers import LiveServer, migrate
+from tests.support.servers import LiveServer, live_app
 from tests.support.video_http import import_video, stored_video
 
 MiB = 1024 * 1024
@@ -74,10 +74,8 @@ def render_noise_clip(path: Path, *, frames: int, seed: int) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("load")
     settings = Settings(data_dir=workdir, max_upload_bytes=64 * MiB).resolved()
-    migrate(settings)
-    live = LiveServer.start(settings)
-    yield live
-    live.stop()
+    with live_app(settings, migrate=True) as live:
+        yield live
 
 
 @dataclass(frozen=True)

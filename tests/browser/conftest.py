@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route
 from reelvault.demo.clips import render_clip
 from reelvault.settings import Settings
 from tests.browser.helpers import Library
-from tests.support.servers import ROOT, LiveServer, migrate
+from tests.support.servers import ROOT, LiveServer, live_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -86,10 +86,8 @@ def server(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         max_upload_bytes=MAX_UPLOAD_BYTES,
         log_level="WARNING",
     ).resolved()
-    migrate(settings)
-    live = LiveServer.start(settings)
-    yield live
-    live.stop()
+    with live_app(settings, migrate=True) as live:
+        yield live
 
 
 @pytest.fixture(scope="package")

@@ -6,6 +6,7 @@ tests/deploy/: the API suites imported by the test_api_*.py modules run through 
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 from tests.conftest import Deployment
 from tests.support.nginx import Nginx, nginx_binary, nginx_in_front
 from tests.support.postgres import postgres_server
-from tests.support.servers import LiveServer, migrate
+from tests.support.servers import LiveServer, live_app
 
 # Small enough that the over-the-limit tests stay fast; every clip the suites import fits.
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -51,20 +53,34 @@ def stack() -> Iterator[Stack]:
             ).resolved()
             settings.ensure_directories()
             (workdir / "data").chmod(0o755)
-            migrate(settings)
-            app = LiveServer.start(settings)
-            try:
-                with nginx_in_front(app.port, settings, workdir) as nginx:
-                    yield Stack(settings, app, nginx)
-            finally:
-                app.stop()
+            with (
+                live_app(settings, migrate=True) as app,
+                nginx_in_front(app.port, settings, workdir) as nginx,
+            ):
+                yield Stack(settings, app, nginx)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+class NginxDeployment(Deployment):
+    @contextlib.contextmanager
+    def second_app(self, *, store: MediaStore) -> Iterator[str]:
+        """The second app behind a second Nginx, as the first one is."""
+        workdir = Path(tempfile.mkdtemp(prefix="reelvault-second-"))
+        workdir.chmod(0o755)
+        try:
+            with (
+                live_app(self.settings, store=store) as app,
+                nginx_in_front(app.port, self.settings, workdir) as nginx,
+            ):
+                yield nginx.base_url
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def deployment(stack: Stack) -> Deployment:
-    deployment = Deployment("postgresql", stack.settings, stack.app)
+    deployment = NginxDeployment("postgresql", stack.settings, stack.app)
     deployment.base_url = stack.base_url
     return deployment
 

@@ -4,7 +4,6 @@ not one error either way."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.deploy.conftest import Stack
-from tests.support.servers import ROOT, LiveServer
+from tests.support.servers import ROOT, LiveServer, live_app
 
 LABELS = (
     "POST /api/auth/login",
@@ -30,9 +29,8 @@ LABELS = (
 @pytest.fixture(scope="module")
 def direct_app(stack: Stack) -> Iterator[LiveServer]:
     """A second app on the same database and media, sending the bytes itself."""
-    server = LiveServer.start(dataclasses.replace(stack.settings, media_delivery="direct"))
-    yield server
-    server.stop()
+    with live_app(stack.settings, media_delivery="direct") as server:
+        yield server
 
 
 @pytest.mark.parametrize("through", ["the app", "nginx"])

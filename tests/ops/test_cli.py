@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from reelvault.settings import Settings
-from tests.support.servers import ROOT, LiveServer, migrate, settings_env
+from tests.support.servers import ROOT, live_app, migrate, settings_env
 
 
 def create_user(settings: Settings, email: str, password: str) -> subprocess.CompletedProcess[str]:
@@ -36,15 +36,12 @@ def test_create_user_then_sign_in(tmp_path: Path) -> None:
     invalid = create_user(settings, "not-an-email", "a long enough password")
     assert invalid.returncode != 0
     assert "Invalid value" in invalid.stderr
-    server = LiveServer.start(settings)
-    try:
+    with live_app(settings) as server:
         response = httpx.post(
             f"{server.base_url}/api/auth/login",
             json={"email": "operator@example.com", "password": "a long enough password"},
         )
-        assert response.status_code == 200
-    finally:
-        server.stop()
+    assert response.status_code == 200
 
 
 def test_litestar_cli_exposes_our_commands() -> None:

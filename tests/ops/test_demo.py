@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from reelvault.demo.library import DEMO_EMAIL, DEMO_ITEMS, DEMO_PASSWORD, SIZES
 from reelvault.media.probe import probe
 from reelvault.settings import Settings
-from tests.support.servers import ROOT, LiveServer, migrate, settings_env
+from tests.support.servers import ROOT, LiveServer, live_app, migrate, settings_env
 
 
 def demo(settings: Settings, *args: str) -> str:
@@ -29,15 +30,14 @@ def demo(settings: Settings, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory):
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("demo")).resolved()
     migrate(settings)
     output = demo(settings)
     assert f"{len(DEMO_ITEMS)} generations created" in output
     assert DEMO_EMAIL in output and DEMO_PASSWORD in output
-    server = LiveServer.start(settings)
-    yield server
-    server.stop()
+    with live_app(settings) as server:
+        yield server
 
 
 def test_demo_clips_decode_and_have_the_sizes_claimed(demo_server: LiveServer) -> None:

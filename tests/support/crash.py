@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from reelvault.db import build_sqlalchemy_config
+from reelvault.generations.models import Generation
 from reelvault.generations.services import GenerationService
 from reelvault.settings import Settings
-from reelvault.storage import files
-from reelvault.storage.store import MediaStore
+from reelvault.storage.store import TRASH, MediaStore
 
 CRASHED = 77
 DELETE_STEPS = (
@@ -36,57 +40,54 @@ def crash() -> None:
     os._exit(CRASHED)
 
 
-def arm(step: str) -> None:
-    real_replace = os.replace
-    moves = {"count": 0}
+@dataclass(frozen=True)
+class CrashingStore(MediaStore):
+    """The real store, but the process dies at the file step named `step`."""
 
-    def replace(src: object, dst: object) -> None:
-        if step == "after-manifest" and moves["count"] == 0:
-            crash()
-        real_replace(src, dst)
-        moves["count"] += 1
-        if step == "after-first-move" and moves["count"] == 1:
-            crash()
+    step: str = ""
 
-    files.os.replace = replace  # type: ignore[attr-defined]
-    real_delete = GenerationService.delete_row
-    real_create = GenerationService.create
-
-    async def delete(self: GenerationService, *args: object, **kwargs: object) -> object:
-        if step == "before-commit":
+    def move(self, source: Path, target: Path) -> None:
+        if self.step == "after-manifest":
             crash()
-        result = await real_delete(self, *args, **kwargs)
-        if step == "after-commit":
-            crash()
-        return result
-
-    async def create(self: GenerationService, *args: object, **kwargs: object) -> object:
-        if step == "after-placing":
-            crash()
-        result = await real_create(self, *args, **kwargs)
-        if step == "after-commit":
-            crash()
-        return result
-
-    GenerationService.delete_row = delete  # type: ignore[method-assign]
-    GenerationService.create = create  # type: ignore[method-assign]
-    real_unlink = Path.unlink
-
-    def unlink(self: Path, missing_ok: bool = False) -> None:
-        real_unlink(self, missing_ok=missing_ok)
-        if step == "after-first-unlink" and ".trash" in self.parts:
+        super().move(source, target)
+        if self.step == "after-first-move":
             crash()
 
-    Path.unlink = unlink  # type: ignore[method-assign]
+    def remove(self, path: Path, *, missing_ok: bool = False) -> None:
+        super().remove(path, missing_ok=missing_ok)
+        if self.step == "after-first-unlink" and TRASH in path.parts:
+            crash()
+
+
+class CrashingService(GenerationService):
+    """The real service, but the process dies just before or after the step that commits."""
+
+    def __init__(self, session: AsyncSession, *, step: str, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.step = step
+
+    async def delete_row(self, generation_id: UUID) -> None:
+        if self.step == "before-commit":
+            crash()
+        await super().delete_row(generation_id)
+        if self.step == "after-commit":
+            crash()
+
+    async def create(self, *args: Any, **kwargs: Any) -> Generation:
+        if self.step == "after-placing":
+            crash()
+        created = await super().create(*args, **kwargs)
+        if self.step == "after-commit":
+            crash()
+        return created
 
 
 async def main(action: str, subject: str, owner: str, step: str) -> None:
     settings = Settings.from_env()
-    store = MediaStore(settings.media_root)
+    store = CrashingStore(settings.media_root, step=step)
     config = build_sqlalchemy_config(settings)
-    arm(step)
     async with config.get_session() as session:
-        service = GenerationService(session=session, store=store)
+        service = CrashingService(session, store=store, step=step)
         if action == "delete":
             await service.delete_for_owner(UUID(subject), UUID(owner))
         else:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
+from litestar import Litestar
 
 from reelvault.app import create_app
 from reelvault.settings import Settings
+from reelvault.storage.store import MediaStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,42 +54,66 @@ def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+MIGRATE = ("database", "upgrade", "--no-prompt")
+
+
 def migrate(settings: Settings) -> None:
-    run_cli(settings, "database", "upgrade", "--no-prompt")
+    run_cli(settings, *MIGRATE)
 
 
-@dataclass
-class LiveServer:
-    settings: Settings
-    port: int
+@dataclass(frozen=True)
+class Uvicorn:
+    """An ASGI app served by uvicorn in a thread of the test process."""
+
     server: uvicorn.Server
-    thread: threading.Thread
+    port: int
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @classmethod
-    def start(cls, settings: Settings) -> LiveServer:
-        port = free_port()
-        config = uvicorn.Config(
-            create_app(settings),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-        thread.start()
+
+@dataclass(frozen=True)
+class LiveServer(Uvicorn):
+    """The reelvault app, served: `settings` are the ones it runs with."""
+
+    settings: Settings
+
+
+@contextlib.contextmanager
+def serving(app: Litestar, **options: Any) -> Iterator[Uvicorn]:
+    """Serve `app` on a free port until the block ends; `options` go to uvicorn.Config."""
+    port = free_port()
+    defaults = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 2}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **(defaults | options))
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    try:
         deadline = time.monotonic() + 20
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the app did not start")
             time.sleep(0.02)
-        return cls(settings, port, server, thread)
+        yield Uvicorn(server, port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+
+@contextlib.contextmanager
+def live_app(
+    settings: Settings,
+    *,
+    migrate: bool = False,
+    store: MediaStore | None = None,
+    **overrides: Any,
+) -> Iterator[LiveServer]:
+    """The app of `settings` (with `overrides` of its fields) served over HTTP until the block
+    ends. `migrate` upgrades the database first, with the real CLI; `store` replaces the media
+    store the app would build (a test's failing one)."""
+    settings = dataclasses.replace(settings, **overrides) if overrides else settings
+    if migrate:
+        run_cli(settings, *MIGRATE)
+    with serving(create_app(settings, store=store)) as served:
+        yield LiveServer(served.server, served.port, settings)

@@ -7,7 +7,6 @@ import email.parser
 import email.policy
 import gc
 import os
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ import anyio
 import httpx
 import psutil
 import pytest
-import uvicorn
 from litestar import Litestar, Request, route
 from litestar.response import Response
 
@@ -33,6 +31,7 @@ from reelvault.delivery.streaming import (
     new_boundary,
     response_headers,
 )
+from tests.support.servers import serving
 
 SIZE = 10_007  # prime, so no chunk size divides it
 CONTENT_TYPE = "video/mp4"
@@ -63,7 +62,7 @@ def is_open(path: Path) -> bool:
 
 
 async def wait_until(condition: Callable[[], bool]) -> bool:
-    """Poll for up to five seconds: file closing and server start-up have no event to await."""
+    """Poll for up to five seconds: a file closing has no event to await."""
     for _ in range(500):
         if condition():
             return True
@@ -540,29 +539,10 @@ class Served:
         return f"http://{self.host}:{self.port}/f"
 
 
-@pytest.fixture
-def listening_socket() -> Iterator[socket.socket]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock
-
-
 @pytest.fixture(params=["h11", "httptools"])
-async def served(
-    request: pytest.FixtureRequest, video: Path, listening_socket: socket.socket
-) -> AsyncIterator[Served]:
-    config = uvicorn.Config(
-        make_app(video), http=request.param, lifespan="off", log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listening_socket]))
-    assert await wait_until(lambda: server.started)
-    host, port = listening_socket.getsockname()
-    try:
-        yield Served(host, port, video)
-    finally:
-        server.should_exit = True
-        await task
+def served(request: pytest.FixtureRequest, video: Path) -> Iterator[Served]:
+    with serving(make_app(video), http=request.param, lifespan="off") as server:
+        yield Served("127.0.0.1", server.port, video)
 
 
 async def raw_exchange(served: Served, request: str) -> tuple[bytes, bytes]:

@@ -224,8 +224,11 @@ def _media_kind(path: str) -> str | None:
     return None
 
 
-def local_network_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Metrics are for the operator's scraper, not for the internet."""
+async def local_network_only(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Metrics are for the operator's scraper, not for the internet. (A coroutine: Litestar
+    runs a plain function guard in a worker thread.)"""
     host = connection.client.host if connection.client else ""
     try:
         address = ipaddress.ip_address(host)

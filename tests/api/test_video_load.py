@@ -39,12 +39,15 @@ from tests.support.video_http import import_video, stored_video
 MiB = 1024 * 1024
 READERS = 50
 WHOLE_FILE_READERS = 10  # every fifth reader starts with the whole file
-CHUNK = 256 * 1024  # reelvault.delivery.streaming.DEFAULT_CHUNK_SIZE
+CHUNK = 1024 * 1024  # reelvault.delivery.streaming.MAX_CHUNK_SIZE (chunks grow to it)
 # What 50 streams may cost the server at most: each holds about three chunk buffers at a time
 # (the one being read in the worker thread, the one handed to uvicorn, and what sits in the
-# transport's write buffer before back-pressure stops it), so 50 x 3 x 256 KiB = 37.5 MiB,
-# plus per-connection objects, the worker threads' malloc arenas and allocator slack: 150 MiB.
-# Reading ranges into memory instead would cost up to 50 x 8 MiB plus 10 x 50 MB here.
+# transport's write buffer before back-pressure stops it). Chunks start at 256 KiB and grow
+# to 1 MiB only on long spans, and the write buffer's high-water mark stops a stream long
+# before three full chunks wait there, so 50 streams stay near 50 x 1 MiB, plus
+# per-connection objects, the worker threads' malloc arenas and allocator slack: 150 MiB
+# (measured: about 70). Reading ranges into memory instead would cost up to 50 x 8 MiB plus
+# 10 x 50 MB here.
 RSS_BOUND = 150 * MiB
 
 

@@ -16,11 +16,11 @@ def connection_from(host: str | None) -> Any:
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.9", "172.16.5.5"])
-def test_local_addresses_may_read_metrics(host: str) -> None:
-    local_network_only(connection_from(host), None)  # type: ignore[arg-type]
+async def test_local_addresses_may_read_metrics(host: str) -> None:
+    await local_network_only(connection_from(host), None)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("host", ["8.8.8.8", "2001:4860:4860::8888", "testclient", "", None])
-def test_other_addresses_are_refused(host: str | None) -> None:
+async def test_other_addresses_are_refused(host: str | None) -> None:
     with pytest.raises(PermissionDeniedException):
-        local_network_only(connection_from(host), None)  # type: ignore[arg-type]
+        await local_network_only(connection_from(host), None)  # type: ignore[arg-type]

@@ -609,3 +609,14 @@ async def test_client_going_away_mid_stream_closes_the_file(served: Served) -> N
             break
         assert is_open(served.path)
     assert await eventually_closed(served.path)
+
+
+async def test_long_spans_read_in_chunks_that_grow_to_the_ceiling(
+    video: Path, data: bytes
+) -> None:
+    chunks = [c async for c in iter_file_range(video, 0, SIZE - 1, 100, max_chunk_size=1000)]
+    assert b"".join(chunks) == data
+    sizes = [len(c) for c in chunks]
+    assert sizes[:4] == [100, 200, 400, 800]
+    assert max(sizes) == 1000
+    assert all(size == 1000 for size in sizes[4:-1])

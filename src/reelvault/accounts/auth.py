@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 
     from reelvault.settings import Settings
 
+# The session cookie's policy, in one place: the JWT auth object is built with it (and login
+# reads it back from there); logout's expired cookie uses it too.
 AUTH_COOKIE = "reelvault_token"
+COOKIE_PATH = "/"
+COOKIE_SAMESITE: Literal["strict"] = "strict"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = (
     "^/api/auth/login$",
@@ -56,9 +60,9 @@ def build_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal]:
         token_secret=settings.signing_key(),
         algorithm="HS256",
         key=AUTH_COOKIE,
-        samesite="strict",
+        samesite=COOKIE_SAMESITE,
         secure=settings.behind_https,
-        path="/",
+        path=COOKIE_PATH,
         default_token_expiration=timedelta(seconds=settings.token_lifetime_seconds),
         require_claims=["exp", "iat", "sub"],
         exclude=list(PUBLIC_PATHS),
@@ -81,11 +85,26 @@ def auth_cookie(jwt_auth: JWTCookieAuth[Any], value: str, max_age: int) -> Cooki
     )
 
 
-def cookie_requests_from_own_origin(
+def expired_auth_cookie() -> Cookie:
+    """What logout sends. Without `Secure`: from an HTTPS origin a cookie without it still
+    replaces a Secure one, so one static declaration serves every deployment (and the
+    OpenAPI document shows logout as the bodiless 204 it is)."""
+    return Cookie(
+        key=AUTH_COOKIE,
+        value="",
+        max_age=0,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite=COOKIE_SAMESITE,
+    )
+
+
+async def cookie_requests_from_own_origin(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Refuse a state-changing request that only a cookie authenticates, unless the browser says
-    it comes from our own origin: no other site can make a signed-in browser delete videos."""
+    it comes from our own origin: no other site can make a signed-in browser delete videos.
+    A coroutine on purpose: Litestar runs a plain function guard in a worker thread."""
     if connection.scope.get("method", "GET") in SAFE_METHODS:
         return
     if connection.headers.get("authorization", "").lower().startswith("bearer "):

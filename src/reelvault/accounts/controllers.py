@@ -3,12 +3,11 @@ from __future__ import annotations
 import logging
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 from litestar.security.jwt import JWTCookieAuth
 
-from reelvault.accounts.auth import AUTH_COOKIE, auth_cookie
+from reelvault.accounts.auth import auth_cookie, expired_auth_cookie
 from reelvault.accounts.schemas import AccessToken, Account, Credentials, LoginCredentials
 from reelvault.accounts.services import UserService
 from reelvault.observability import log_event
@@ -45,18 +44,11 @@ class AuthController(Controller):
         "/logout",
         status_code=204,
         summary="Sign out: the cookie is cleared",
-        # Declared for the schema (a bodiless 204 that clears the cookie); the handler sends
-        # the cookie with the deployment's own policy.
-        response_cookies=[Cookie(key=AUTH_COOKIE, value="", max_age=0, path="/", httponly=True)],
+        response_cookies=[expired_auth_cookie()],
     )
-    async def logout(
-        self,
-        current_user: NamedDependency[SkipValidation[Account]],
-        jwt_auth: NamedDependency[SkipValidation[JWTCookieAuth[Account]]],
-    ) -> Response[None]:
+    async def logout(self, current_user: NamedDependency[SkipValidation[Account]]) -> None:
         # current_user: like every endpoint, a gone account's token is a 401 here too.
         log_event(logger, "logout", user_id=current_user.id)
-        return Response(None, status_code=204, cookies=[auth_cookie(jwt_auth, "", 0)])
 
     @get("/me", summary="The signed-in account")
     async def me(self, current_user: NamedDependency[SkipValidation[Account]]) -> Account:

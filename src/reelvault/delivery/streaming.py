@@ -26,6 +26,7 @@ from reelvault.delivery.ranges import ByteRange, Plan, http_date
 
 __all__ = (
     "DEFAULT_CHUNK_SIZE",
+    "MAX_CHUNK_SIZE",
     "build_response",
     "error_body",
     "iter_file_range",
@@ -36,6 +37,8 @@ __all__ = (
 )
 
 DEFAULT_CHUNK_SIZE = 256 * 1024
+# What one stream may hold at once: the bound on memory per concurrent download.
+MAX_CHUNK_SIZE = 1024 * 1024
 _CRLF = b"\r\n"
 _ERRORS = frozenset({HTTPStatus.PRECONDITION_FAILED, HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE})
 
@@ -43,12 +46,21 @@ StrPath = str | os.PathLike[str]
 
 
 async def _read_span(
-    handle: AsyncBufferedReader, start: int, end: int, chunk_size: int
+    handle: AsyncBufferedReader,
+    start: int,
+    end: int,
+    chunk_size: int,
+    max_chunk_size: int | None = None,
 ) -> AsyncGenerator[bytes, None]:
+    """`chunk_size` at a time; with `max_chunk_size`, each read doubles the next up to it: a
+    short answer stays small, a long one pays one worker-thread hand-off per MiB, not per
+    256 KiB."""
     await handle.seek(start)
     remaining = end - start + 1
+    ceiling = max(chunk_size, max_chunk_size or chunk_size)
     while remaining > 0:
         chunk = await handle.read(min(chunk_size, remaining))
+        chunk_size = min(chunk_size * 2, ceiling)
         if not chunk:
             # The file shrank under us: failing loudly beats sending less than Content-Length.
             raise EOFError(f"file ended {remaining} bytes short of byte {end}")
@@ -69,14 +81,19 @@ async def _opened(path: StrPath) -> AsyncIterator[AsyncBufferedReader]:
 
 
 async def iter_file_range(
-    path: StrPath, start: int, end: int, chunk_size: int = DEFAULT_CHUNK_SIZE
+    path: StrPath,
+    start: int,
+    end: int,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_chunk_size: int | None = None,
 ) -> AsyncGenerator[bytes, None]:
-    """Yield exactly the bytes `start..end` (inclusive), at most `chunk_size` at a time."""
+    """Yield exactly the bytes `start..end` (inclusive), at most `chunk_size` at a time, or,
+    with `max_chunk_size`, in chunks that grow from `chunk_size` to at most that."""
     if not 0 <= start <= end or chunk_size < 1:
         raise ValueError(f"invalid span {start}-{end} or chunk size {chunk_size}")
     async with (
         _opened(path) as handle,
-        aclosing(_read_span(handle, start, end, chunk_size)) as chunks,
+        aclosing(_read_span(handle, start, end, chunk_size, max_chunk_size)) as chunks,
     ):
         async for chunk in chunks:
             yield chunk
@@ -218,7 +235,7 @@ def _body(
         span = ByteRange(0, size - 1)
     else:
         return None  # an empty file: nothing to open
-    return iter_file_range(path, span.start, span.end, chunk_size)
+    return iter_file_range(path, span.start, span.end, chunk_size, MAX_CHUNK_SIZE)
 
 
 async def _close(body: AsyncGenerator[bytes, None]) -> None:

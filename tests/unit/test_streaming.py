@@ -611,9 +611,7 @@ async def test_client_going_away_mid_stream_closes_the_file(served: Served) -> N
     assert await eventually_closed(served.path)
 
 
-async def test_long_spans_read_in_chunks_that_grow_to_the_ceiling(
-    video: Path, data: bytes
-) -> None:
+async def test_long_spans_read_in_chunks_that_grow_to_the_ceiling(video: Path, data: bytes) -> None:
     chunks = [c async for c in iter_file_range(video, 0, SIZE - 1, 100, max_chunk_size=1000)]
     assert b"".join(chunks) == data
     sizes = [len(c) for c in chunks]

@@ -58,6 +58,7 @@ async def test_import_stores_a_playable_completed_video(
     assert (item["width"], item["height"]) == (width, height)
     assert item["duration"] == 2
     assert item["prompt"] == "Sneaker launch, neon city"
+    assert item["completed_at"] == item["created_at"]
     assert item["file_available"] is True
     assert item["video_url"].startswith(f"/api/video/{item['id']}?v=")
     assert item["thumbnail_url"] == f"/api/thumbnail/{item['id']}?v={item['video_url'][-12:]}"

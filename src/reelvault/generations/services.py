@@ -262,6 +262,9 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             "height": prepared.info.height,
             "file_size": prepared.size,
             "progress": None,
+            # One moment for both: an import is created complete (created_at came from the
+            # insert a few ms later, so completed_at preceded it).
+            "created_at": now,
             "completed_at": now,
             **fields,
         }

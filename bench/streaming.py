@@ -1083,6 +1083,10 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
             )
         )
     if "accel" in wanted and nginx is not None and shutil.which("envsubst") is not None:
+        notes.append(
+            f"{ACCEL}: our nginx.conf's `worker_processes auto` gives Nginx {os.cpu_count()}"
+            " workers here, the static nginx peer has 1; its CPU s include the app's"
+        )
         plan.append(
             (
                 ACCEL,

@@ -131,3 +131,23 @@ def test_totals_read_the_tally_unless_there_is_a_search() -> None:
     assert "generation_tally.failed" in by_status
     assert "generation_tally.pending" not in by_status
     assert "count(*)" in search.lower()
+
+
+def test_a_page_carries_its_total_except_for_a_search_after_a_cursor() -> None:
+    owner = uuid4()
+    after = ListingQuery(q="sun").cursor_for(MOMENT, uuid4())
+    plain = _sql(page_statement(owner, ListingQuery(), "sqlite"), sqlite.dialect())
+    failed = _sql(
+        page_statement(owner, ListingQuery(status=GenerationStatus.FAILED), "sqlite"),
+        sqlite.dialect(),
+    )
+    search = _sql(page_statement(owner, ListingQuery(q="sun"), "postgresql"), postgresql.dialect())
+    search_after = _sql(
+        page_statement(owner, ListingQuery(q="sun", cursor=after), "postgresql"),
+        postgresql.dialect(),
+    )
+    assert "generation_tally" in plain
+    assert "generation_tally.failed" in failed
+    assert "generation_tally.pending" not in failed
+    assert "count(*) OVER ()" in search
+    assert " AS total" not in search_after

@@ -26,7 +26,6 @@ from sqlalchemy import (
     bindparam,
     column,
     func,
-    literal,
     select,
     table,
     tuple_,
@@ -189,11 +188,11 @@ def _filter_values(owner_id: UUID, query: ListingQuery) -> dict[str, Any]:
     return values
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=256)
 def _page(
-    has_status: bool, search: str | None, descending: bool, after: bool, offset: bool
+    status: str | None, search: str | None, descending: bool, after: bool, offset: bool
 ) -> Select[Any]:
-    conditions = list(_conditions(has_status, search))
+    conditions = list(_conditions(status is not None, search))
     if after:
         key = tuple_(_g.created_at, _g.id)
         bound = tuple_(
@@ -205,18 +204,34 @@ def _page(
         (_g.created_at.desc(), _g.id.desc()) if descending else (_g.created_at.asc(), _g.id.asc())
     )
     columns: list[Any] = list(ITEM_COLUMNS)
-    if counts_matches(search is not None, after):
-        # One pass over a search's matches gives the page and its total (no second scan).
-        columns.append(func.count().over().label("matches"))
+    if page_carries_total(search is not None, after):
+        # The page's rows carry the total, so one round trip answers the whole listing: the
+        # owner's tally, or for a search one pass over its matches (no second scan).
+        if search is None:
+            total = (
+                select(_tally_sum(status))
+                .where(generation_tally.c.user_id == bindparam("owner_id", type_=GUID()))
+                .scalar_subquery()
+            )
+        else:
+            total = func.count().over()
+        columns.append(total.label("total"))
     statement = select(*columns).where(and_(*conditions)).order_by(*order)
     statement = statement.limit(bindparam("page_limit"))
     return statement.offset(bindparam("page_offset")) if offset else statement
 
 
-def counts_matches(searching: bool, after_cursor: bool) -> bool:
-    """Whether the page's rows carry `matches`, the total of a search (not after a cursor:
-    there the window would count only what follows the cursor)."""
-    return searching and not after_cursor
+def page_carries_total(searching: bool, after_cursor: bool) -> bool:
+    """Whether the page's rows carry `total`: always, except for a search after a cursor,
+    where a window would count only what follows the cursor. An empty page carries nothing,
+    so the caller then runs `total_statement` (which also tells a gone account)."""
+    return not (searching and after_cursor)
+
+
+def _tally_sum(status: str | None) -> ColumnElement[Any]:
+    columns = [status] if status else [s.value for s in GenerationStatus]
+    first, *rest = (generation_tally.c[c] for c in columns)
+    return sum(rest, start=first)
 
 
 def page_statement(
@@ -232,7 +247,7 @@ def page_statement(
         values["after_created_at"] = after.created_at
         values["after_id"] = after.id
     statement = _page(
-        query.status is not None,
+        query.status.value if query.status else None,
         _search_kind(query, dialect),
         query.descending,
         after is not None,
@@ -246,10 +261,8 @@ def _total(status: str | None, search: str | None) -> Select[Any]:
     """Read from the owner's account row, so that no row at all means the account is gone."""
     owner = _user.id == bindparam("owner_id", type_=GUID())
     if search is None:
-        columns = [status] if status else [s.value for s in GenerationStatus]
-        tally = sum((generation_tally.c[c] for c in columns), start=literal(0))
         return (
-            select(func.coalesce(tally, 0))
+            select(func.coalesce(_tally_sum(status), 0))
             .select_from(
                 _user_table.outerjoin(generation_tally, generation_tally.c.user_id == _user.id)
             )

@@ -33,7 +33,7 @@ from reelvault.errors import (
 from reelvault.generations.listing import (
     ITEM_COLUMNS,
     ListingQuery,
-    counts_matches,
+    page_carries_total,
     page_statement,
     total_statement,
 )
@@ -88,17 +88,13 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def page_for_owner(self, owner_id: UUID, query: ListingQuery) -> GenerationPage:
         started = time.perf_counter()
         dialect = self.session.bind.dialect.name
-        page = page_statement(owner_id, query, dialect)
-        if counts_matches(bool(query.q), query.cursor is not None):
-            # A search's first pages count their matches in the same pass; rows also prove
-            # the owner exists. No rows: the total statement tells 0 from a gone account.
-            rows = (await self.session.execute(*page)).all()
-            total = rows[0].matches if rows else await self._total(owner_id, query, dialect)
+        rows = (await self.session.execute(*page_statement(owner_id, query, dialect))).all()
+        if rows and page_carries_total(bool(query.q), query.cursor is not None):
+            total = int(rows[0].total)  # rows also prove the owner's account exists
         else:
-            # The total first: it reads the owner's account row, so a gone account's token
-            # is a 401 before any item is read.
+            # An empty page (or a search after a cursor): the total statement reads the
+            # owner's account row, so it also tells 0 from a gone account's 401.
             total = await self._total(owner_id, query, dialect)
-            rows = (await self.session.execute(*page)).all()
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         items = await self.to_items(rows)

@@ -123,3 +123,22 @@ async def test_client_routes_serve_the_gallery_page(deployment: Deployment) -> N
             head = await client.head(path)
             assert head.status_code == 200, path
             assert head.content == b""
+
+
+async def test_openapi_documents_the_videos_range_and_conditional_headers(
+    deployment: Deployment,
+) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        document = (await client.get("/schema/openapi.json")).json()
+    for method in ("get", "head"):
+        operation = document["paths"]["/api/video/{generation_id}"][method]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers >= {
+            "Range",
+            "If-Range",
+            "If-None-Match",
+            "If-Modified-Since",
+            "If-Match",
+            "If-Unmodified-Since",
+        }, method
+        assert {"206", "304", "412", "416"} <= set(operation["responses"]), method

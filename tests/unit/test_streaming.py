@@ -29,6 +29,7 @@ from reelvault.delivery.streaming import (
     iter_multipart,
     multipart_length,
     new_boundary,
+    read_span,
     response_headers,
 )
 from tests.support.servers import serving
@@ -115,6 +116,14 @@ async def test_iter_file_range_refuses_a_bad_span(video: Path) -> None:
 async def test_iter_file_range_fails_loudly_when_the_file_is_short(video: Path) -> None:
     with pytest.raises(EOFError):
         await collect(iter_file_range(video, SIZE - 10, SIZE))
+    assert not is_open(video)
+
+
+def test_read_span_reads_exactly_the_span_or_fails_loudly(video: Path, data: bytes) -> None:
+    assert read_span(video, ByteRange(5, 9)) == data[5:10]
+    assert read_span(video, ByteRange(0, SIZE - 1)) == data
+    with pytest.raises(EOFError):
+        read_span(video, ByteRange(SIZE - 10, SIZE))
     assert not is_open(video)
 
 

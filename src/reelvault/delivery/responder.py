@@ -16,7 +16,7 @@ from anyio import to_thread
 from litestar import Response
 
 from reelvault.delivery.ranges import ByteRange, Plan, RequestHeaders, make_etag, plan_response
-from reelvault.delivery.streaming import build_response
+from reelvault.delivery.streaming import build_response, read_span
 from reelvault.errors import NotFound
 from reelvault.observability import clip, log_event
 from reelvault.storage.store import MediaStore, OutsideMediaDirectory
@@ -88,16 +88,6 @@ def planned_bytes(plan: Plan, size: int) -> int:
     if plan.ranges:
         return sum(r.length for r in plan.ranges)
     return size if plan.status == 200 else 0
-
-
-def read_span(path: Path, span: ByteRange) -> bytes:
-    with path.open("rb") as handle:
-        handle.seek(span.start)
-        data = handle.read(span.length)
-    if len(data) != span.length:
-        # The file shrank under us: failing loudly beats sending less than Content-Length.
-        raise EOFError(f"file ended {span.length - len(data)} bytes short")
-    return data
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ __all__ = (
     "iter_multipart",
     "multipart_length",
     "new_boundary",
+    "read_span",
     "response_headers",
 )
 
@@ -66,6 +67,17 @@ async def _read_span(
             raise EOFError(f"file ended {remaining} bytes short of byte {end}")
         remaining -= len(chunk)
         yield chunk
+
+
+def read_span(path: StrPath, span: ByteRange) -> bytes:
+    """The bytes of `span` in one blocking read, for small answers (run in a worker thread)."""
+    with open(path, "rb") as handle:
+        handle.seek(span.start)
+        data = handle.read(span.length)
+    if len(data) != span.length:
+        # The file shrank under us: failing loudly beats sending less than Content-Length.
+        raise EOFError(f"file ended {span.length - len(data)} bytes short of byte {span.end}")
+    return data
 
 
 @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from advanced_alchemy.exceptions import DuplicateKeyError, NotFoundError, RepositoryError
@@ -16,11 +17,14 @@ logger = logging.getLogger("reelvault.errors")
 class DomainError(Exception):
     status_code: int = HTTP_500_INTERNAL_SERVER_ERROR
     detail: str = "Internal server error"
+    headers: dict[str, str] | None = None
 
-    def __init__(self, detail: str | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail or self.detail)
         if detail:
             self.detail = detail
+        if headers:
+            self.headers = headers
 
 
 class NotFound(DomainError):
@@ -63,13 +67,38 @@ class UnsupportedMedia(DomainError):
     detail = "The file is not a playable video"
 
 
+class UnsupportedBody(DomainError):
+    status_code = 415
+    detail = "Send the body as application/json"
+
+
+class RequestTimeout(DomainError):
+    status_code = 408
+    detail = "The request body stopped arriving"
+
+
+class TooManyRequests(DomainError):
+    """429 with `Retry-After` (whole seconds, at least 1)."""
+
+    status_code = 429
+    detail = "Too many requests; try again later"
+
+    def __init__(self, detail: str | None = None, *, retry_after: float) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+        self.retry_after = retry_after
+
+
 class StorageFailure(DomainError):
     status_code = 500
     detail = "The video could not be deleted; nothing was changed"
 
 
 def _error_response(
-    request: Request[Any, Any, Any], status_code: int, detail: str, extra: Any = None
+    request: Request[Any, Any, Any],
+    status_code: int,
+    detail: str,
+    extra: Any = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"status_code": status_code, "detail": detail}
     if extra:
@@ -78,11 +107,11 @@ def _error_response(
         logger.error("%s %s -> %s: %s", request.method, request.url.path, status_code, detail)
     else:
         logger.info("%s %s -> %s: %s", request.method, request.url.path, status_code, detail)
-    return Response(body, status_code=status_code, media_type=MediaType.JSON)
+    return Response(body, status_code=status_code, media_type=MediaType.JSON, headers=headers)
 
 
 def domain_error_handler(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
-    return _error_response(request, exc.status_code, exc.detail)
+    return _error_response(request, exc.status_code, exc.detail, headers=exc.headers)
 
 
 def validation_error_handler(

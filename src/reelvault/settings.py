@@ -11,6 +11,7 @@ from typing import Literal
 
 ENV_PREFIX = "REELVAULT_"
 DeliveryMode = Literal["direct", "accel"]
+Registration = Literal["open", "closed"]
 
 
 class SettingsError(ValueError):
@@ -31,6 +32,21 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = False
     debug: bool = False
+    # Accounts: who may register, and how much each account may store (None: no quota).
+    registration: Registration = "open"
+    user_quota_bytes: int | None = None
+    password_hash_workers: int = 2
+    # Uploads: a body that sends nothing for this long is cut off (408); at most this many
+    # uploads of one account stream at once (429).
+    upload_idle_seconds: int = 30
+    max_uploads_per_user: int = 2
+    # Untrusted media: what an ad video never needs is refused before decoding, and the file is
+    # parsed in a child process with these limits; at most `media_jobs` such children at once.
+    media_max_dimension: int = 4096
+    media_max_duration_seconds: int = 900
+    media_jobs: int = 2
+    media_memory_bytes: int = 1024**3
+    media_cpu_seconds: int = 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -53,6 +69,16 @@ class Settings:
             ),
             log_json=_bool(env, "LOG_JSON", default=False),
             debug=_bool(env, "DEBUG", default=False),
+            registration=_choice(env, "REGISTRATION", ("open", "closed"), "open"),  # type: ignore[arg-type]
+            user_quota_bytes=_int(env, "USER_QUOTA_BYTES", 0, minimum=1) or None,
+            password_hash_workers=_int(env, "PASSWORD_HASH_WORKERS", 2, minimum=1),
+            upload_idle_seconds=_int(env, "UPLOAD_IDLE_SECONDS", 30, minimum=1),
+            max_uploads_per_user=_int(env, "MAX_UPLOADS_PER_USER", 2, minimum=1),
+            media_max_dimension=_int(env, "MEDIA_MAX_DIMENSION", 4096, minimum=16),
+            media_max_duration_seconds=_int(env, "MEDIA_MAX_DURATION_SECONDS", 900, minimum=1),
+            media_jobs=_int(env, "MEDIA_JOBS", 2, minimum=1),
+            media_memory_bytes=_int(env, "MEDIA_MEMORY_BYTES", 1024**3, minimum=128 * 1024**2),
+            media_cpu_seconds=_int(env, "MEDIA_CPU_SECONDS", 60, minimum=1),
         )
         return settings.resolved()
 

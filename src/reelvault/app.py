@@ -29,6 +29,7 @@ from reelvault.observability import (
     logging_config,
 )
 from reelvault.openapi import document_errors
+from reelvault.security_headers import add_security_headers
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
             "delivery": Provide(lambda: delivery, sync_to_thread=False),
         },
         exception_handlers=exception_handlers,
+        before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
             title="reelvault",
             version="1.0.0",

@@ -72,8 +72,30 @@ def log_event(logger: logging.Logger, event: str, level: int = logging.INFO, **f
 
 def _text_value(value: object) -> str:
     text = str(value)
-    # Quoted where a client-chosen value (a search term, a Range header) could blur the k=v line.
-    return json.dumps(text) if (not text or any(c.isspace() or c in '="' for c in text)) else text
+    # Quoted (and so escaped) where a client-chosen value (a search term, a Range header, a
+    # path) could blur the k=v line or, with a control character, forge a line of its own.
+    if not text or any(c.isspace() or c in '="' or not c.isprintable() for c in text):
+        return json.dumps(text)
+    return text
+
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: anything a terminal
+# or a log shipper could take for the end of a line, or for a command.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` on one line: every control character becomes a visible escape (`\\n`, `\\x1b`)."""
+    return _CONTROLS.sub(lambda match: json.dumps(match.group())[1:-1], text)
+
+
+class TextFormatter(logging.Formatter):
+    """The text log: a client-chosen value (a path with `%0a` in it, say) can never forge a
+    line. The message is escaped; a traceback, which is ours, keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
 
 
 def clip(value: str | None, limit: int = 200) -> str | None:
@@ -107,7 +129,10 @@ class JsonFormatter(logging.Formatter):
 def logging_config(level: str, *, as_json: bool) -> LoggingConfig:
     return LoggingConfig(
         formatters={
-            "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+            "text": {
+                "()": TextFormatter,
+                "fmt": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+            },
             "json": {"()": JsonFormatter},
         },
         filters={"request_id": {"()": RequestIdFilter}},

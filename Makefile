@@ -36,7 +36,7 @@ run: $(STAMP)
 	$(BIN)/litestar database upgrade --no-prompt
 	$(BIN)/reelvault demo
 	@echo "reelvault is starting on http://$(HOST):$(PORT)  (API contract: http://$(HOST):$(PORT)/schema)"
-	$(BIN)/litestar run --host $(HOST) --port $(PORT)
+	$(BIN)/python -m reelvault.server --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench migrations deploy

@@ -13,14 +13,15 @@ export LITESTAR_APP=reelvault.app:create_app
 # Alembic takes no lock of its own.
 litestar database upgrade --no-prompt
 
-# Nginx, the one client of this port, is on another host of the container network: the
-# forwarded client address and scheme are believed (the cookie's same-origin rule needs the
-# scheme the browser used). Never publish this port; narrow the list where the proxy's
-# address is known.
-exec uvicorn reelvault.app:create_app --factory \
+# Only the proxy's forwarded client address and scheme are believed (the cookie's same-origin
+# rule needs the scheme the browser used; sign-in throttling and /metrics need the address).
+# The default believes loopback only: set FORWARDED_ALLOW_IPS to the Nginx container's address
+# (or its network, e.g. 172.18.0.0/16) where Nginx runs on another host of the container
+# network. A wildcard would let anyone who reaches this port forge their address.
+# reelvault.server is uvicorn with a bound on request heads (as Nginx has).
+exec python -m reelvault.server \
     --host "${REELVAULT_HOST:-0.0.0.0}" \
     --port "${REELVAULT_PORT:-8000}" \
     --workers "${REELVAULT_WORKERS:-4}" \
-    --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
-    --no-access-log \
+    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
     --timeout-graceful-shutdown 30

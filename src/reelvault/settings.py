@@ -86,7 +86,7 @@ class Settings:
         """Fill in what derives from the data directory and check the combination."""
         data_dir = Path(self.data_dir).resolve()
         media_dir = Path(self.media_dir).resolve() if self.media_dir else data_dir / "media"
-        database_url = self.database_url or f"sqlite+aiosqlite:///{data_dir / 'reelvault.db'}"
+        database_url = self.database_url or _embedded_database_url(data_dir)
         if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise SettingsError(
                 f"{ENV_PREFIX}DATABASE_URL must start with sqlite+aiosqlite:// or "
@@ -106,6 +106,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        """The embedded default: the SQLite file in the data directory (no DATABASE_URL)."""
+        return self.database_url == _embedded_database_url(self.data_dir)
 
     @property
     def media_root(self) -> Path:
@@ -139,6 +144,10 @@ class Settings:
         if len(key) < 32:
             raise SettingsError(f"{key_file} holds no usable key; delete it to make a new one")
         return key
+
+
+def _embedded_database_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{Path(data_dir).resolve() / 'reelvault.db'}"
 
 
 def _int(env: dict[str, str], name: str, default: int, *, minimum: int) -> int:

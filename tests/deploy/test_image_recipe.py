@@ -20,6 +20,7 @@ import httpx
 import psutil
 import pytest
 
+from reelvault.demo.library import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support.factories import PASSWORD
 from tests.support.media import clip
 from tests.support.postgres import PostgresServer, postgres_server
@@ -154,7 +155,8 @@ def container(venv: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def test_the_entrypoint_migrates_and_serves_with_several_workers(container: Container) -> None:
     uvicorn = psutil.Process(container.process.pid)
-    assert "uvicorn" in " ".join(uvicorn.cmdline())  # exec'd: the server is the main process
+    # exec'd: the server (uvicorn, with our bounded protocol) is the main process
+    assert "reelvault.server" in " ".join(uvicorn.cmdline())
     workers = [
         child
         for child in uvicorn.children()
@@ -169,6 +171,9 @@ def test_the_entrypoint_migrates_and_serves_with_several_workers(container: Cont
             ).status_code
             == 201
         )
+        # The image never makes the demo account (its password is public).
+        demo = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        assert client.post("/api/auth/login", json=demo).status_code == 401
         token = client.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()[
             "access_token"
         ]

@@ -74,3 +74,20 @@ def test_a_second_run_reuses_and_repairs(demo_server: LiveServer) -> None:
     videos[0].unlink()
     assert "1 generations created" in demo(demo_server.settings)
     assert len(list((demo_server.settings.media_root / "videos").iterdir())) == len(videos)
+
+
+def test_no_demo_account_outside_the_embedded_default(tmp_path: Path) -> None:
+    """Its password is public: on a database named by REELVAULT_DATABASE_URL (production's
+    PostgreSQL, or any other file) `reelvault demo` makes nothing."""
+    import sqlite3
+
+    database = tmp_path / "elsewhere.db"
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{database}"
+    ).resolved()
+    migrate(settings)
+    output = demo(settings)
+    assert "No demo account" in output and DEMO_PASSWORD not in output
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM user_account").fetchone() == (0,)
+    assert not list((settings.media_root / "videos").glob("*.mp4"))

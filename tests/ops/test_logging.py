@@ -78,3 +78,51 @@ def test_json_logs_carry_request_ids_and_the_spec_fields(tmp_path: Path) -> None
     assert PASSWORD not in text
     assert "wrong-pass" not in text
     assert token not in text
+
+
+def test_a_client_cannot_forge_a_line_of_the_text_log(tmp_path: Path) -> None:
+    """`make run`'s server and text log: a `%0a` (or any control character) in a path, a query
+    or a header ends up escaped inside its own line, never as a line of its own."""
+    settings = Settings(data_dir=tmp_path).resolved()
+    migrate(settings)
+    port = free_port()
+    env = {**os.environ, **settings_env(settings), "REELVAULT_LOG_JSON": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reelvault.server", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    forged = "2026-01-01 00:00:00,000 ERROR [forged] reelvault.access: request status=200"
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/health/live")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        with httpx.Client(base_url=base) as client:
+            email = "forger@example.com"
+            client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+            token = client.post(
+                "/api/auth/login", json={"email": email, "password": PASSWORD}
+            ).json()["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            injected = "%0a" + forged.replace(" ", "%20")
+            client.get(f"/api/generations/x{injected}", headers=auth)
+            client.get(f"/api/video/x%0d{injected}", headers=auth)
+            client.get("/api/generations", params={"q": "neon\n" + forged}, headers=auth)
+            client.get("/api/generations", params={"q": "\x1b[2J\u2028" + forged}, headers=auth)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+    lines = output.splitlines()
+    assert any("forged" in line for line in lines), output  # the requests were logged ...
+    # ... and every line of the log is one of ours: none starts with what a client wrote.
+    assert not [line for line in lines if line.startswith(forged[:10])], output
+    assert "\x1b" not in output and "\u2028" not in output

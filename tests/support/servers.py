@@ -19,6 +19,7 @@ import uvicorn
 from litestar import Litestar
 
 from reelvault.app import create_app
+from reelvault.server import BoundedHeadProtocol
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
 
@@ -84,7 +85,12 @@ class LiveServer(Uvicorn):
 def serving(app: Litestar, **options: Any) -> Iterator[Uvicorn]:
     """Serve `app` on a free port until the block ends; `options` go to uvicorn.Config."""
     port = free_port()
-    defaults = {"log_level": "warning", "lifespan": "on", "timeout_graceful_shutdown": 2}
+    defaults = {
+        "log_level": "warning",
+        "lifespan": "on",
+        "timeout_graceful_shutdown": 2,
+        "http": BoundedHeadProtocol,  # as `make run` and the image serve it
+    }
     config = uvicorn.Config(app, host="127.0.0.1", port=port, **(defaults | options))
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

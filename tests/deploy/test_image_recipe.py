@@ -200,6 +200,22 @@ def test_the_entrypoint_migrates_and_serves_with_several_workers(container: Cont
     assert any(entry.get("event") == "request" and entry.get("request_id") for entry in logged)
 
 
+def test_only_the_proxy_may_name_the_client_address(container: Container) -> None:
+    """The image believes X-Forwarded-For from loopback (its Nginx) only. From any other
+    address the header is ignored: a client that reaches the app's port cannot pose as one
+    of /metrics' local networks, nor spread its sign-in guesses over forged addresses."""
+    public = {"X-Forwarded-For": "8.8.8.8"}
+    with httpx.Client(base_url=container.base_url) as proxy:
+        assert proxy.get("/metrics", headers=public).status_code == 403  # believed: public
+    # 127.0.0.2 is loopback (so /metrics would serve it) but not the proxy: the header it
+    # sends is ignored, so it is still served as itself. Under a wildcard it would be 403.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport, base_url=container.base_url) as other:
+        answer = other.get("/metrics", headers=public)
+    assert answer.status_code == 200
+    assert "reelvault_requests_total" in answer.text
+
+
 def test_the_healthcheck_fails_when_the_database_is_gone(container: Container) -> None:
     container.postgres.psql(f'DROP DATABASE "{container.database}" WITH (FORCE)')
     deadline = time.monotonic() + 30

@@ -13,9 +13,14 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.response import File
 from litestar.static_files import create_static_files_router
 
-from reelvault.accounts.auth import build_jwt_auth, cookie_requests_from_own_origin
+from reelvault.accounts.auth import (
+    build_jwt_auth,
+    cookie_requests_from_own_origin,
+    json_bodies_only,
+)
 from reelvault.accounts.controllers import AuthController
 from reelvault.accounts.deps import provide_current_user, provide_owner, provide_users
+from reelvault.accounts.passwords import Passwords
 from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
 from reelvault.delivery.responder import MediaDelivery
@@ -46,16 +51,18 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
     store.prepare()
     delivery = MediaDelivery(store, settings.media_delivery, settings.accel_prefix)
     db_config = build_sqlalchemy_config(settings)
-    jwt_auth = build_jwt_auth(settings)
+    jwt_auth = build_jwt_auth(settings, db_config.get_engine())
+    passwords = Passwords(settings.password_hash_workers)
 
     api = Router(
         path="/",
         route_handlers=[AuthController, GenerationController, MediaController],
-        guards=[cookie_requests_from_own_origin],
+        guards=[cookie_requests_from_own_origin, json_bodies_only],
         dependencies={
             "users": Provide(provide_users),
             "owner": Provide(provide_owner, sync_to_thread=False),
-            "current_user": Provide(provide_current_user),
+            "current_user": Provide(provide_current_user, sync_to_thread=False),
+            "passwords": Provide(lambda: passwords, sync_to_thread=False),
         },
     )
 
@@ -66,6 +73,7 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
     app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
         on_startup=[recover_on_startup],
+        on_shutdown=[passwords.close],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
         # After the auth hook, so the request context ends up outermost.
         on_app_init=[jwt_auth.on_app_init, install_request_context],

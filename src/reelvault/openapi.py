@@ -29,8 +29,25 @@ ERROR_SCHEMA = Schema(
 
 PUBLIC = {"/api/auth/login", "/api/auth/register"}
 EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
-    ("post", "/api/auth/register"): {409: "An account with this e-mail already exists"},
-    ("post", "/api/auth/login"): {401: "Incorrect e-mail or password"},
+    ("post", "/api/auth/register"): {
+        403: "Registration is closed, or the request comes from another origin",
+        409: "An account with this e-mail already exists",
+        415: "The body is not application/json",
+        503: "Too many sign-ins at once; try again in a moment",
+    },
+    ("post", "/api/auth/login"): {
+        401: "Incorrect e-mail or password",
+        403: "The request comes from another origin",
+        415: "The body is not application/json",
+        429: "Too many wrong passwords for this account from this address (see Retry-After)",
+        503: "Too many sign-ins at once; try again in a moment",
+    },
+    ("post", "/api/auth/password"): {
+        401: "Missing, invalid or expired token, or the current password is incorrect",
+        415: "The body is not application/json",
+        429: "Too many wrong passwords for this account from this address (see Retry-After)",
+        503: "Too many sign-ins at once; try again in a moment",
+    },
     ("post", "/api/generations"): {
         400: "The body is not a multipart/form-data upload",
         413: "The file is larger than the maximum upload size",

@@ -1,21 +1,28 @@
-"""JWT authentication (Bearer header or HttpOnly cookie) and the same-origin rule for cookies."""
+"""JWT authentication (Bearer header or HttpOnly cookie) backed by server-side sessions, and
+the cross-site defences of unsafe requests: the same-origin rule and JSON-only bodies."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from advanced_alchemy.types import DateTimeUTC
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.security.jwt import JWTCookieAuth, Token
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware.authentication import AuthenticationResult
+from litestar.security.jwt import JWTCookieAuth, JWTCookieAuthenticationMiddleware, Token
+from sqlalchemy import bindparam, select
 
-from reelvault.errors import Forbidden
+from reelvault.accounts.models import User, auth_session
+from reelvault.errors import Forbidden, UnsupportedBody
 
 if TYPE_CHECKING:
     from litestar.handlers.base import BaseRouteHandler
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
     from reelvault.settings import Settings
 
@@ -36,27 +43,75 @@ PUBLIC_PATHS = (
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid token names. Not yet proof that the account still exists: every handler
-    proves it in its own first statement (the owner in the WHERE clause, a miss that tells a
-    gone account's 401 from a missing item's 404), or takes `current_user`, which reads the
-    account. No cache either way: a deleted account's token is refused at once, everywhere."""
+    """Who a valid token names, proven by the token check: the session (the token's `jti`)
+    exists, is unexpired and belongs to this account, which therefore exists too. No cache: a
+    logout, a password change or a deleted account refuses the token at once, everywhere."""
 
     id: UUID
+    session_id: UUID
+    email: str
+    created_at: datetime
 
 
-def build_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal]:
+_s = auth_session.c
+_u = User.__table__.c
+# One statement: the join also proves the account where a database runs without foreign keys
+# (an SQLite connection without the PRAGMA), and brings what `current_user` answers.
+_SESSION_CHECK = (
+    select(_u.email, _u.created_at)
+    .select_from(auth_session.join(User.__table__, _u.id == _s.user_id))
+    .where(
+        _s.id == bindparam("session_id"),
+        _s.user_id == bindparam("user_id"),
+        _s.expires_at > bindparam("now", type_=DateTimeUTC(timezone=True)),
+    )
+)
+
+
+class BearerOrCookieAuthentication(JWTCookieAuthenticationMiddleware):
+    """The token from `Authorization: Bearer <token>` (scheme case-insensitive) or, without an
+    Authorization header, from the cookie. Any other scheme is a 401, not ignored in favour of
+    the cookie: a client that says how it authenticates gets exactly that."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization")
+        if header is not None:
+            scheme, _, token = header.strip().partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise NotAuthorizedException("Send the token as Authorization: Bearer <token>")
+            return await self.authenticate_token(token.strip(), connection)
+        token = connection.cookies.get(self.auth_cookie_key, "")
+        if not token:
+            raise NotAuthorizedException("No token in the Authorization header or the cookie")
+        return await self.authenticate_token(token, connection)
+
+
+def build_jwt_auth(settings: Settings, engine: AsyncEngine) -> JWTCookieAuth[Principal]:
     async def retrieve_user(
         token: Token, _connection: ASGIConnection[Any, Any, Any, Any]
     ) -> Principal | None:
-        # No database here: the handler's own statement checks the account, so a request
-        # costs one round trip, not a user lookup and then the real one.
         try:
-            return Principal(UUID(token.sub))
+            user_id, session_id = UUID(token.sub), UUID(str(token.jti))
         except ValueError:
             return None
+        # A short connection of its own, not the request's session: nothing is held while
+        # the handler runs or its body streams.
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    _SESSION_CHECK,
+                    {"session_id": session_id, "user_id": user_id, "now": datetime.now(UTC)},
+                )
+            ).first()
+        if row is None:
+            return None
+        return Principal(user_id, session_id, row.email, row.created_at)
 
     return JWTCookieAuth[Principal](
         retrieve_user_handler=retrieve_user,
+        authentication_middleware_class=BearerOrCookieAuthentication,
         token_secret=settings.signing_key(),
         algorithm="HS256",
         key=AUTH_COOKIE,
@@ -64,7 +119,7 @@ def build_jwt_auth(settings: Settings) -> JWTCookieAuth[Principal]:
         secure=settings.behind_https,
         path=COOKIE_PATH,
         default_token_expiration=timedelta(seconds=settings.token_lifetime_seconds),
-        require_claims=["exp", "iat", "sub"],
+        require_claims=["exp", "iat", "sub", "jti"],
         exclude=list(PUBLIC_PATHS),
         # Litestar skips HEAD by default; our media HEAD answers must be authorised like GET.
         exclude_http_methods=["OPTIONS"],
@@ -102,22 +157,56 @@ def expired_auth_cookie() -> Cookie:
 async def cookie_requests_from_own_origin(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    """Refuse a state-changing request that only a cookie authenticates, unless the browser says
-    it comes from our own origin: no other site can make a signed-in browser delete videos.
-    A coroutine on purpose: Litestar runs a plain function guard in a worker thread."""
+    """Refuse a state-changing request from another origin, so that no other site can make a
+    browser delete videos or sign it into the attacker's account (sign-in CSRF). A coroutine
+    on purpose: Litestar runs a plain function guard in a worker thread.
+
+    - A Bearer token is never sent by a browser on its own: always allowed.
+    - An `Origin` that names another origin (or `null`), or without one a `Sec-Fetch-Site`
+      that says another site: 403, cookie or not (sign-in and registration have none).
+    - A request that only the cookie authenticates must also prove it comes from our origin.
+    - Neither header and no cookie (curl, scripts): allowed.
+    """
     if connection.scope.get("method", "GET") in SAFE_METHODS:
         return
     if connection.headers.get("authorization", "").lower().startswith("bearer "):
         return
-    if AUTH_COOKIE not in connection.cookies or "user" not in connection.scope:
-        return  # not authenticated by the cookie (public endpoints such as login)
     origin = connection.headers.get("origin")
+    fetch_site = connection.headers.get("sec-fetch-site")
     if origin is not None:
         if _same_origin(origin, connection):
             return
-    elif connection.headers.get("sec-fetch-site") == "same-origin":
-        return
-    raise Forbidden("Cross-origin request refused")
+        raise Forbidden("Cross-origin request refused")
+    if fetch_site in ("cross-site", "same-site"):
+        raise Forbidden("Cross-origin request refused")
+    by_cookie = AUTH_COOKIE in connection.cookies and "user" in connection.scope
+    if by_cookie and fetch_site != "same-origin":
+        raise Forbidden("Cross-origin request refused")
+
+
+JSON = "application/json"
+
+
+async def json_bodies_only(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """A handler with a `data` body reads it only from an `application/json` request (415
+    otherwise): a cross-site `<form enctype="text/plain">` cannot forge a JSON body. A handler
+    that also takes other bodies names them all in `opt["body_media_types"]`; one that reads
+    its body itself (the multipart import) declares no `data` and is not checked."""
+    allowed = handler.opt.get("body_media_types")
+    if allowed is None:
+        if getattr(handler, "parsed_data_field", None) is None:
+            return
+        allowed = (JSON,)
+    content_type = connection.headers.get("content-type", "")
+    if media_type(content_type) not in allowed:
+        raise UnsupportedBody(f"Send the body as {' or '.join(allowed)}")
+
+
+def media_type(content_type: str) -> str:
+    """`application/json; charset=utf-8` -> `application/json` (parameters allowed)."""
+    return content_type.partition(";")[0].strip().lower()
 
 
 def _same_origin(origin: str, connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

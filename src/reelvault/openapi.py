@@ -50,8 +50,10 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     },
     ("post", "/api/generations"): {
         400: "The body is not a multipart/form-data upload",
-        413: "The file is larger than the maximum upload size",
+        408: "The body stopped arriving (nothing for REELVAULT_UPLOAD_IDLE_SECONDS)",
+        413: "The file is larger than the maximum upload size or the storage quota leaves",
         415: "The file is not a playable video",
+        429: "Too many uploads of this account at once; see Retry-After",
     },
     ("delete", "/api/generations/{generation_id}"): {
         403: "The video belongs to someone else",

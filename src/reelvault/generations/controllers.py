@@ -8,7 +8,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
 from reelvault.accounts.auth import Principal
-from reelvault.accounts.schemas import Account
 from reelvault.delivery.responder import MediaDelivery, thumbnail_file, video_file
 from reelvault.generations.deps import provide_generations
 from reelvault.generations.listing import ListingQuery, SortOrder
@@ -20,8 +19,6 @@ from reelvault.paths import parse_id
 
 # The token's principal: each service call below proves the account in its own statement.
 Owner = NamedDependency[SkipValidation[Principal]]
-# The account, read: for the import, which must not stream a body for a gone account.
-CurrentUser = NamedDependency[SkipValidation[Account]]
 Generations = NamedDependency[SkipValidation[GenerationService]]
 Version = Annotated[
     str | None,
@@ -86,13 +83,11 @@ class GenerationController(Controller):
         request_max_body_size=None,
     )
     async def import_generation(
-        self,
-        request: Request[Principal, Any, Any],
-        current_user: CurrentUser,
-        generations: Generations,
+        self, request: Request[Principal, Any, Any], owner: Owner, generations: Generations
     ) -> GenerationItem:
+        # The service proves the account itself, then streams with no connection held.
         return await generations.import_upload(
-            current_user.id, request.stream(), request.headers.get("content-type")
+            owner.id, request.stream(), request.headers.get("content-type")
         )
 
     @delete(

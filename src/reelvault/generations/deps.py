@@ -1,5 +1,5 @@
 """The generations service, built per request with its collaborators: the request's database
-session, the media store and the upload limit."""
+session, the media store and the upload policy (limits, quota, cap, idle cut-off)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.generations.admission import UploadPolicy
 from reelvault.generations.services import GenerationService
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
@@ -20,5 +21,5 @@ async def provide_generations(
     settings: NamedDependency[SkipValidation[Settings]],
 ) -> AsyncGenerator[GenerationService, None]:
     yield GenerationService(
-        session=db_session, store=media, max_upload_bytes=settings.max_upload_bytes
+        session=db_session, store=media, uploads=UploadPolicy.from_settings(settings)
     )

@@ -15,10 +15,11 @@ from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import to_thread
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.accounts.models import User
 from reelvault.accounts.services import UserService
 from reelvault.errors import (
     BadRequest,
@@ -27,8 +28,15 @@ from reelvault.errors import (
     InvalidValue,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
     StorageFailure,
     UnsupportedMedia,
+)
+from reelvault.generations.admission import (
+    UploadLimit,
+    UploadPolicy,
+    quota_detail,
+    upload_limit,
 )
 from reelvault.generations.listing import (
     ITEM_COLUMNS,
@@ -39,10 +47,11 @@ from reelvault.generations.listing import (
 )
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.schemas import GenerationItem, GenerationPage, to_item
-from reelvault.generations.upload import multipart_boundary, receive_upload
+from reelvault.generations.upload import idle_cut, multipart_boundary, receive_upload
 from reelvault.media.errors import NotAVideoError
 from reelvault.media.ingest import prepare_video
 from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, clip, log_event
+from reelvault.settings import Settings
 from reelvault.storage import files, journal
 from reelvault.storage.store import MediaStore
 
@@ -57,6 +66,21 @@ _OWNED = (_g.id == bindparam("generation_id"), _g.user_id == bindparam("owner_id
 _ITEM_OF_OWNER = select(*ITEM_COLUMNS).where(*_OWNED)
 _MEDIA_OF_OWNER = select(_g.status, _g.video_path, _g.thumbnail_path, _g.media_version).where(
     *_OWNED
+)
+# What an account stores (the quota counts its videos' file_size), and, read with it, whether
+# the account still exists.
+_u = User.__table__.c
+_STORED_BYTES = (
+    select(func.coalesce(func.sum(_g.file_size), 0))
+    .where(_g.user_id == bindparam("owner_id"))
+    .scalar_subquery()
+)
+_ACCOUNT_USAGE = select(_u.id, _STORED_BYTES.label("used")).where(_u.id == bindparam("owner_id"))
+_USED = select(_STORED_BYTES)
+# A write to the account's row that changes nothing: it makes concurrent imports of one
+# account take turns at the quota check (a row lock on PostgreSQL, the write lock on SQLite).
+_HOLD_ACCOUNT = (
+    update(User.__table__).where(_u.id == bindparam("owner_id")).values(updated_at=_u.updated_at)
 )
 
 
@@ -75,11 +99,16 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     repository_type = Repository
 
     def __init__(
-        self, session: AsyncSession, *, store: MediaStore, max_upload_bytes: int = 0, **kwargs: Any
+        self,
+        session: AsyncSession,
+        *,
+        store: MediaStore,
+        uploads: UploadPolicy | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(session=session, **kwargs)
         self.store = store
-        self.max_upload_bytes = max_upload_bytes
+        self.uploads = uploads or UploadPolicy(max_upload_bytes=Settings.max_upload_bytes)
 
     @property
     def session(self) -> AsyncSession:
@@ -203,25 +232,56 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         self, owner_id: UUID, body: AsyncIterator[bytes], content_type: str | None
     ) -> GenerationItem:
         """Stream an upload to disk, check it is a playable video, store it as a completed
-        generation. On any failure nothing remains: no row, no file, no temporary file."""
+        generation. On any failure nothing remains: no row, no file, no temporary file.
+
+        No database connection is held while the body streams or the file is probed: a slow
+        or stalled client would otherwise keep a pooled connection, and a handful of them
+        would starve every other request."""
+        policy = self.uploads
         try:
             boundary = multipart_boundary(content_type)
-            with journal.operation(self.store.incoming_dir(), "import") as op:
-                received = await receive_upload(
-                    body,
-                    boundary,
-                    op.folder / "upload",
-                    file_field="file",
-                    max_file_bytes=self.max_upload_bytes,
-                )
-                prompt = validate_prompt(received.fields.get("prompt"))
-                if received.file_path is None:
-                    raise InvalidValue("Attach the video as the form field 'file'")
-                generation = await self._store_video(owner_id, prompt, op, received.file_path)
+            async with policy.slot(owner_id):
+                limit = await self._upload_limit(owner_id)
+                with journal.operation(self.store.incoming_dir(), "import") as op:
+                    received = await receive_upload(
+                        idle_cut(body, policy.idle_seconds),
+                        boundary,
+                        op.folder / "upload",
+                        file_field="file",
+                        max_file_bytes=limit.max_bytes,
+                        too_large=limit.detail,
+                    )
+                    prompt = validate_prompt(received.fields.get("prompt"))
+                    if received.file_path is None:
+                        raise InvalidValue("Attach the video as the form field 'file'")
+                    generation = await self._store_video(
+                        owner_id, prompt, op, received.file_path, quota_bytes=policy.quota_bytes
+                    )
         except DomainError:
             IMPORTS.labels("rejected").inc()
             raise
         return to_item(generation, file_available=True)
+
+    async def _upload_limit(self, owner_id: UUID) -> UploadLimit:
+        """How large this account's upload may grow (401 for a gone account), in one
+        statement; then the session's connection goes back to the pool for the upload."""
+        try:
+            row = (await self.session.execute(_ACCOUNT_USAGE, {"owner_id": owner_id})).first()
+        finally:
+            await self.session.close()
+        if row is None:
+            raise NotAuthenticated()
+        return upload_limit(self.uploads.max_upload_bytes, self.uploads.quota_bytes, row.used)
+
+    async def _claim_quota(self, owner_id: UUID, size: int, quota_bytes: int) -> None:
+        """In the insert's transaction: the account's imports take turns here, so two that
+        each fit alone cannot both be stored past the quota."""
+        held = await self.session.execute(_HOLD_ACCOUNT, {"owner_id": owner_id})
+        if held.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotAuthenticated()
+        used = (await self.session.execute(_USED, {"owner_id": owner_id})).scalar_one()
+        if used + size > quota_bytes:
+            raise PayloadTooLarge(quota_detail(quota_bytes, used))
 
     async def import_file(
         self, owner_id: UUID, prompt: str, source: Path, **fields: Any
@@ -233,7 +293,14 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             return await self._store_video(owner_id, validate_prompt(prompt), op, upload, **fields)
 
     async def _store_video(
-        self, owner_id: UUID, prompt: str, op: journal.Operation, upload: Path, **fields: Any
+        self,
+        owner_id: UUID,
+        prompt: str,
+        op: journal.Operation,
+        upload: Path,
+        *,
+        quota_bytes: int | None = None,
+        **fields: Any,
     ) -> Generation:
         try:
             prepared = await to_thread.run_sync(prepare_video, upload, op.folder)
@@ -265,6 +332,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             **fields,
         }
         try:
+            if quota_bytes is not None:
+                await self._claim_quota(owner_id, prepared.size, quota_bytes)
             generation = await self.create(Generation(**values), auto_commit=True)
         except BaseException:
             await self.session.rollback()

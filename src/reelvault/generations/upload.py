@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiofiles
+import anyio
+from litestar.exceptions import InternalServerException
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser
 
-from reelvault.errors import BadRequest, PayloadTooLarge
+from reelvault.errors import BadRequest, PayloadTooLarge, RequestTimeout
 
 MAX_FIELD_BYTES = 64 * 1024
 MAX_PARTS = 8
@@ -47,8 +49,10 @@ async def receive_upload(
     *,
     file_field: str,
     max_file_bytes: int,
+    too_large: str = PayloadTooLarge.detail,
 ) -> ReceivedUpload:
-    """Stream the body: `file_field` to `destination`, other fields into memory (bounded)."""
+    """Stream the body: `file_field` to `destination`, other fields into memory (bounded).
+    A file past `max_file_bytes` is refused with the 413 sentence `too_large`."""
     received = ReceivedUpload(fields={})
     segment: MultipartSegment | None = None
     text = bytearray()
@@ -73,15 +77,13 @@ async def receive_upload(
                             await sink.close()
                             sink = None
                         else:
-                            received.fields[segment.name] = text.decode(
-                                segment.charset or "utf-8", errors="replace"
-                            )
+                            received.fields[segment.name] = _decoded(text, segment)
                         segment = None
                     else:
                         if sink is not None:
                             received.file_size += len(event)
                             if received.file_size > max_file_bytes:
-                                raise PayloadTooLarge()
+                                raise PayloadTooLarge(too_large)
                             await sink.write(event)
                         else:
                             text.extend(event)
@@ -99,6 +101,39 @@ async def receive_upload(
         if sink is not None:
             await sink.close()
     return received
+
+
+def _decoded(text: bytearray, segment: MultipartSegment) -> str:
+    """The field's text in the charset its part names (UTF-8 by default)."""
+    charset = segment.charset or "utf-8"
+    try:
+        return text.decode(charset, errors="replace")
+    # No such codec, one that is not text (base64, zlib), or one that cannot decode leniently
+    # (idna, punycode): whatever the client named, it is its mistake.
+    except (LookupError, ValueError):
+        raise UploadRejected(
+            "A form field names a charset that cannot be read; send text fields as UTF-8"
+        ) from None
+
+
+async def idle_cut(stream: AsyncIterator[bytes], idle_seconds: float) -> AsyncIterator[bytes]:
+    """The body's chunks, cut off with a 408 once none has arrived for `idle_seconds`: a
+    client that stops sending must not keep its upload (and its slot) forever. A client that
+    goes away mid-body is a body cut short (400), not a failure of ours."""
+    iterator = aiter(stream)
+    while True:
+        try:
+            with anyio.fail_after(idle_seconds):
+                chunk = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The upload sent nothing for {idle_seconds:g} seconds and was cut off"
+            ) from None
+        except InternalServerException:  # Litestar's "client disconnected prematurely"
+            raise UploadRejected("The upload ended before it was complete") from None
+        yield chunk
 
 
 async def _with_end(stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

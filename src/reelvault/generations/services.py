@@ -49,7 +49,8 @@ from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.schemas import GenerationItem, GenerationPage, to_item
 from reelvault.generations.upload import idle_cut, multipart_boundary, receive_upload
 from reelvault.media.errors import NotAVideoError
-from reelvault.media.ingest import prepare_video
+from reelvault.media.jobs import MediaJobs
+from reelvault.media.limits import MediaLimits
 from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, clip, log_event
 from reelvault.settings import Settings
 from reelvault.storage import files, journal
@@ -104,11 +105,14 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         *,
         store: MediaStore,
         uploads: UploadPolicy | None = None,
+        media_jobs: MediaJobs | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, **kwargs)
         self.store = store
         self.uploads = uploads or UploadPolicy(max_upload_bytes=Settings.max_upload_bytes)
+        # Untrusted files are parsed in confined children; the app passes its one shared runner.
+        self.media_jobs = media_jobs or MediaJobs(MediaLimits())
 
     @property
     def session(self) -> AsyncSession:
@@ -303,7 +307,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         **fields: Any,
     ) -> Generation:
         try:
-            prepared = await to_thread.run_sync(prepare_video, upload, op.folder)
+            prepared = await self.media_jobs.prepare(upload, op.folder)
         except NotAVideoError as exc:
             log_event(logger, "import", user_id=owner_id, outcome="rejected", reason=exc.reason)
             raise UnsupportedMedia(exc.message) from exc

@@ -1,7 +1,7 @@
 """Turn an uploaded file into a stored video: probe, faststart where needed, thumbnail.
 
-Runs in a worker thread; everything it writes stays in the operation's own folder until the
-caller moves it into place.
+Runs in a confined child process (`media.child`, started by `media.jobs`) for untrusted files;
+everything it writes stays in the operation's own folder until the caller moves it into place.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from pathlib import Path
 
 from reelvault.media.errors import MediaError, NotAVideoError
 from reelvault.media.faststart import remux_faststart
+from reelvault.media.limits import MediaLimits
 from reelvault.media.probe import VideoInfo, probe
 from reelvault.media.thumbnails import write_thumbnail
+
+FASTSTART_NAME = "faststart.mp4"
+THUMBNAIL_NAME = "thumbnail.jpg"
 
 
 @dataclass(frozen=True)
@@ -23,13 +27,16 @@ class PreparedVideo:
     size: int
 
 
-def prepare_video(upload: Path, workdir: Path) -> PreparedVideo:
-    info = probe(upload)
+def prepare_video(
+    upload: Path, workdir: Path, *, limits: MediaLimits | None = None
+) -> PreparedVideo:
+    """`limits`: refuse what they exclude before decoding it (see `media.limits`)."""
+    info = probe(upload, limits=limits)
     video = upload
     if not (info.is_mp4 and info.moov_at_front):
         # moov at the end makes players wait for the whole file; other containers are
         # rewritten as MP4 so every stored video can be served as video/mp4. No re-encoding.
-        video = workdir / "faststart.mp4"
+        video = workdir / FASTSTART_NAME
         try:
             remux_faststart(upload, video)
         except NotAVideoError:
@@ -41,7 +48,7 @@ def prepare_video(upload: Path, workdir: Path) -> PreparedVideo:
             ) from exc
         upload.unlink()
         info = probe(video)
-    thumbnail = workdir / "thumbnail.jpg"
+    thumbnail = workdir / THUMBNAIL_NAME
     try:
         # A box of 640 px on the long side keeps portrait thumbnails as light as landscape ones.
         write_thumbnail(video, thumbnail, max_width=thumbnail_width(info.width, info.height))

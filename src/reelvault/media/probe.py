@@ -22,8 +22,15 @@ from av.stream import Disposition
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from reelvault.media.atoms import is_truncated, moov_at_front, top_level_atoms
+from reelvault.media.atoms import is_truncated, moov_at_front, read_movie, top_level_atoms
 from reelvault.media.errors import NotAVideoError
+from reelvault.media.limits import (
+    MediaLimits,
+    StreamFacts,
+    check_dimensions,
+    check_movie,
+    check_streams,
+)
 
 MP4_FORMAT = "mov,mp4,m4a,3gp,3g2,mj2"  # FFmpeg's one demuxer for MP4 and QuickTime MOV
 
@@ -57,18 +64,30 @@ class VideoInfo:
         return self.container_format == MP4_FORMAT
 
 
-def probe(path: str | os.PathLike[str]) -> VideoInfo:
+def probe(path: str | os.PathLike[str], *, limits: MediaLimits | None = None) -> VideoInfo:
     """Read a video's facts, decoding its first frame to prove it plays.
 
     Raises `NotAVideoError` for anything else: text, images, audio, empty, truncated or
     undecodable files. A missing file raises `FileNotFoundError` (that is not the file's fault).
+    With `limits` (an untrusted file), an MP4/MOV's sample tables are checked before FFmpeg
+    opens it, and every file's streams and duration before a frame is decoded.
     """
+    movie = read_movie(path) if limits is not None else None
+    if limits is not None and movie is not None:
+        check_movie(movie, limits)
     with open_video(path) as (container, stream):
         if container.format.name == MP4_FORMAT:
             _reject_truncated_mp4(path)
         duration = media_duration(container, stream)
+        if limits is not None:
+            if container.format.name == MP4_FORMAT and movie is None:
+                # FFmpeg took it for an MP4 that our reader cannot walk: its tables went unchecked.
+                raise NotAVideoError("The file is not a valid MP4 video.", reason="malformed_mp4")
+            check_streams(stream_facts(container), duration, limits)
         frame = first_frame(container, stream)
         width, height = display_size(frame, stream)
+        if limits is not None:
+            check_dimensions(width, height, limits)
         return VideoInfo(
             container_format=container.format.name,
             # The codec's own name: the decoder's may be a library's (libdav1d for AV1).
@@ -138,6 +157,25 @@ def _reject_truncated_mp4(path: str | os.PathLike[str]) -> None:
     # only the atom sizes tell that the media data is missing.
     if is_truncated(top_level_atoms(path), Path(path).stat().st_size):
         raise NotAVideoError("The MP4 file is incomplete (cut short).", reason="truncated")
+
+
+def stream_facts(container: InputContainer) -> list[StreamFacts]:
+    """What FFmpeg found in each stream on opening, for `limits.check_streams`."""
+    facts = []
+    for stream in container.streams:
+        context = stream.codec_context
+        codec = context.codec.canonical_name if context is not None and context.codec else ""
+        video = stream.type == "video"
+        facts.append(
+            StreamFacts(
+                kind=stream.type,
+                codec=codec,
+                width=context.width if video else 0,
+                height=context.height if video else 0,
+                attached_picture=bool(stream.disposition & Disposition.attached_pic),
+            )
+        )
+    return facts
 
 
 def media_duration(container: InputContainer, stream: VideoStream) -> float:

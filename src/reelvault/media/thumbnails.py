@@ -23,6 +23,8 @@ from reelvault.media.probe import display_size, media_duration, open_video, quar
 # MJPEG's fixed quantiser (2 is best, 31 worst): 3 is what `ffmpeg -q:v 3` gives, a sharp
 # thumbnail at about 30 KB for 640x1138.
 _JPEG_QUALITY = 3
+# FFmpeg's timestamps are int64: a target past that cannot be asked for.
+_MAX_TIMESTAMP = 2**63 - 1
 # What the transpose filter must do to show a picture the display matrix turns by
 # 1, 2 or 3 quarter turns counter-clockwise.
 _TURNS: dict[int, list[tuple[str, str | None]]] = {
@@ -63,13 +65,16 @@ def write_thumbnail(
 
 def _frame_at(container: InputContainer, stream: VideoStream, fraction: float) -> VideoFrame:
     """The first frame shown at or after `fraction` of the duration, or the last one before."""
-    duration = media_duration(container, stream)
     time_base = stream.time_base or Fraction(1, av.time_base)
+    # The video track's own length where it has one: the file's is the longest track's, which
+    # in the track's ticks can lie past 2^63 (an OverflowError in seek) or past its last frame.
+    own = float(stream.duration * time_base) if stream.duration else 0.0
+    duration = own if own > 0 else media_duration(container, stream)
     start = stream.start_time or 0
     # Aim inside the clip: one frame's worth before the end, so a fraction of 1 still finds one.
     frame_seconds = 1 / float(stream.average_rate or 25)
     target = start + int(max(0.0, min(duration * fraction, duration - frame_seconds)) / time_base)
-    if target > start:
+    if start < target <= _MAX_TIMESTAMP:
         _seek(container, stream, target)
     last: VideoFrame | None = None
     for frame in container.decode(stream):

@@ -42,6 +42,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    header_names: list[str]  # as sent, repeats included
 
 
 @dataclass
@@ -89,7 +90,8 @@ class StalledUpload:
                 if not chunk:
                     break
                 body += chunk
-        return Answer(int(status_line.split()[1]), headers, body)
+        names = [line.partition(":")[0].strip().lower() for line in lines]
+        return Answer(int(status_line.split()[1]), headers, body, names)
 
     async def close(self) -> None:
         self.writer.close()

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from reelvault.generations.models import Generation
 from reelvault.storage.store import MediaStore
 from tests.conftest import Deployment
 from tests.support.crash import CRASHED, DELETE_STEPS, IMPORT_STEPS
@@ -176,6 +178,71 @@ async def test_a_failing_unlink_after_commit_is_cleaned_up_at_next_start(
     assert trash_is_empty(deployment)
 
 
+async def test_a_failing_commit_whose_undo_fails_too_loses_no_file(
+    deployment: Deployment, account: Account
+) -> None:
+    """The commit is refused, then putting the video back is refused as well (an error that is
+    not the deletion's own StorageFailure): the trashed files must survive until recovery."""
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    content = video.read_bytes()
+    store = FailingStore(deployment.media.root, step="move", target="videos/*")
+    async with (
+        deleting_cannot_commit(deployment.engine, item["id"]),
+        served_with(deployment, account, store) as client,
+    ):
+        response = await client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 500
+    assert response.json()["detail"] == "The video could not be deleted; nothing was changed"
+    assert await row_exists(account, item)
+    restart(deployment)
+    assert video.read_bytes() == content, "the row stayed but its video is gone"
+    assert thumbnail.exists()
+    assert trash_is_empty(deployment)
+
+
+async def test_a_stored_path_that_cannot_be_trashed_keeps_row_and_files(
+    deployment: Deployment, account: Account
+) -> None:
+    """The video moves to the trash, then the thumbnail's stored path turns out to leave the
+    media directory (a tampered row): not an OSError, yet everything must go back."""
+    item = await imported(account)
+    video, _ = paths(deployment, item)
+    content = video.read_bytes()
+    async with deployment.engine.begin() as connection:
+        await connection.execute(
+            update(Generation)
+            .where(Generation.id == uuid.UUID(item["id"]))
+            .values(thumbnail_path="../outside.jpg")
+        )
+    response = await account.client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 500
+    assert response.json()["detail"] == "The video could not be deleted; nothing was changed"
+    assert await row_exists(account, item)
+    assert video.read_bytes() == content
+    assert trash_is_empty(deployment)
+
+
+async def test_an_import_whose_second_rename_fails_leaves_nothing(
+    deployment: Deployment, account: Account
+) -> None:
+    """The video is placed, then placing the thumbnail fails: the placed video must not stay
+    behind without a row (and, once the operation's record is gone, for good)."""
+    before = media_files(deployment.media.root)
+    store = FailingStore(deployment.media.root, step="move", target="thumbnails/*")
+    async with served_with(deployment, account, store) as client:
+        response = await client.post(
+            "/api/generations",
+            data={"prompt": "Never stored"},
+            files={"file": ("clip.mp4", clip(320, 180, 1.0).read_bytes(), "video/mp4")},
+        )
+    assert response.status_code == 500
+    assert response.json()["detail"] == "The video could not be stored; nothing was kept"
+    assert (await account.client.get("/api/generations")).json()["total"] == 0
+    assert media_files(deployment.media.root) == before
+    assert not any(deployment.media.incoming_dir().iterdir())
+
+
 def restart(deployment: Deployment) -> None:
     """A second app on the same database and media: its start-up recovery runs."""
     with live_app(deployment.settings):
@@ -219,7 +286,7 @@ async def test_a_crash_during_an_import_is_settled_at_restart(
     listing = (await account.client.get("/api/generations")).json()
     assert not any(deployment.media.incoming_dir().iterdir())
     new_files = media_files(deployment.media.root) - before
-    if step == "after-placing":
+    if step in {"after-first-move", "after-placing"}:
         assert listing["total"] == 0
         assert new_files == set()
     else:

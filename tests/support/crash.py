@@ -3,6 +3,7 @@ runs) at a chosen step: the closest thing to pulling the plug that a test can do
 
     python -m tests.support.crash delete <generation_id> <owner_id> <step>
     python -m tests.support.crash import <source.mp4> <owner_id> <step>
+    python -m tests.support.crash close - <owner_id> <step>      (the account's deletion)
 
 Settings come from the REELVAULT_* environment.
 """
@@ -17,8 +18,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.accounts.models import User
 from reelvault.db import build_sqlalchemy_config
 from reelvault.generations.models import Generation
 from reelvault.generations.services import GenerationService
@@ -33,7 +36,8 @@ DELETE_STEPS = (
     "after-commit",
     "after-first-unlink",
 )
-IMPORT_STEPS = ("after-placing", "after-commit")
+# after-first-move: between the import's two renames (the video placed, not its thumbnail).
+IMPORT_STEPS = ("after-first-move", "after-placing", "after-commit")
 
 
 def crash() -> None:
@@ -66,10 +70,10 @@ class CrashingService(GenerationService):
         super().__init__(session, **kwargs)
         self.step = step
 
-    async def delete_row(self, generation_id: UUID) -> None:
+    async def commit_deletion(self) -> None:
         if self.step == "before-commit":
             crash()
-        await super().delete_row(generation_id)
+        await super().commit_deletion()
         if self.step == "after-commit":
             crash()
 
@@ -82,6 +86,10 @@ class CrashingService(GenerationService):
         return created
 
 
+async def drop_account(session: AsyncSession, owner: UUID) -> None:
+    await session.execute(delete(User).where(User.id == owner))
+
+
 async def main(action: str, subject: str, owner: str, step: str) -> None:
     settings = Settings.from_env()
     store = CrashingStore(settings.media_root, step=step)
@@ -90,6 +98,8 @@ async def main(action: str, subject: str, owner: str, step: str) -> None:
         service = CrashingService(session, store=store, step=step)
         if action == "delete":
             await service.delete_for_owner(UUID(subject), UUID(owner))
+        elif action == "close":
+            await service.delete_library(UUID(owner), lambda: drop_account(session, UUID(owner)))
         else:
             await service.import_file(UUID(owner), "Crash test import", Path(subject))
 

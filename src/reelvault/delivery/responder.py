@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import quote
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from reelvault.delivery.ranges import ByteRange, Plan, RequestHeaders, make_etag
 from reelvault.delivery.streaming import build_response, read_span
 from reelvault.errors import NotFound
 from reelvault.observability import clip, log_event
-from reelvault.storage.store import MediaStore, OutsideMediaDirectory
+from reelvault.storage.store import MediaStore, OutsideMediaDirectory, SymlinkInMediaPath
 
 logger = logging.getLogger("reelvault.media")
 
@@ -76,7 +76,9 @@ SMALL_BODY_BYTES = 256 * 1024
 
 @dataclass(frozen=True, slots=True)
 class PlannedAnswer:
-    path: Path
+    # The file itself, open, for a body still to stream (the response closes it); otherwise
+    # its path, which nothing reads again.
+    source: Path | BinaryIO
     size: int
     etag: str
     last_modified: int
@@ -103,9 +105,9 @@ class MediaDelivery:
             await to_thread.run_sync(self._locate, media)  # a missing file is our JSON 404
             return self._accel_response(media)
         wanted = RequestHeaders.from_mapping(headers)
-        # One trip to a worker thread: stat, plan, and for a small answer (a thumbnail, a
-        # player's probe, a 64 KiB seek) the bytes themselves; aiofiles would take four
-        # (open, seek, read, close), each a thread hand-off that costs more than the read.
+        # One trip to a worker thread: open, stat, plan, and for a small answer (a thumbnail,
+        # a player's probe, a 64 KiB seek) the bytes themselves; a thread hand-off for each
+        # of those would cost more than the read.
         answer = await to_thread.run_sync(self._plan_and_read_small, media, method, wanted)
         plan = answer.plan
         log_event(
@@ -121,7 +123,7 @@ class MediaDelivery:
         )
         return build_response(
             plan,
-            answer.path,
+            answer.source,
             size=answer.size,
             etag=answer.etag,
             last_modified=answer.last_modified,
@@ -135,22 +137,43 @@ class MediaDelivery:
     def _plan_and_read_small(
         self, media: MediaFile, method: str, wanted: RequestHeaders
     ) -> PlannedAnswer:
-        path, stat = self._locate(media)
-        size = stat.st_size
-        etag = make_etag(size, stat.st_mtime_ns)
-        last_modified = int(stat.st_mtime)
-        plan = plan_response(method, size, etag, last_modified, wanted)
-        body = None
-        if method != "HEAD" and not plan.is_multipart and plan.status in (200, 206):
-            span = plan.ranges[0] if plan.ranges else ByteRange(0, size - 1) if size else None
-            if span is not None and span.length <= SMALL_BODY_BYTES:
-                body = read_span(path, span)
-        return PlannedAnswer(path, size, etag, last_modified, plan, body)
-
-    def _locate(self, media: MediaFile) -> tuple[Path, os.stat_result]:
+        """Open, stat and plan in one go, and read a small body at once. A larger body streams
+        from this same open file: a deletion that unlinks the file once the answer has started
+        cannot cut it short, and one that came first is a clean 404 here."""
+        handle, stat = self._open(media)
+        streams = False
         try:
-            path = self.store.resolve(media.relpath)
-            return path, path.stat()
+            size = stat.st_size
+            etag = make_etag(size, stat.st_mtime_ns)
+            last_modified = int(stat.st_mtime)
+            plan = plan_response(method, size, etag, last_modified, wanted)
+            body = None
+            if method != "HEAD" and plan.status in (200, 206) and (plan.ranges or size):
+                span = plan.ranges[0] if plan.ranges else ByteRange(0, size - 1)
+                if not plan.is_multipart and span.length <= SMALL_BODY_BYTES:
+                    body = read_span(handle, span)
+                else:
+                    streams = True
+            source: Path | BinaryIO = handle if streams else self.store.root / media.relpath
+            return PlannedAnswer(source, size, etag, last_modified, plan, body)
+        finally:
+            if not streams:
+                handle.close()
+
+    def _locate(self, media: MediaFile) -> None:
+        """Accel mode: that the file is there and reached without a link; Nginx sends it."""
+        handle, _ = self._open(media)
+        handle.close()
+
+    def _open(self, media: MediaFile) -> tuple[BinaryIO, os.stat_result]:
+        try:
+            return self.store.open(media.relpath)
+        except SymlinkInMediaPath:
+            logger.error(
+                "media generation_id=%s refused: stored path passes through a symbolic link: %r",
+                media.generation_id,
+                media.relpath,
+            )
         except OutsideMediaDirectory:
             logger.error(
                 "media generation_id=%s refused: stored path leaves the media directory: %r",

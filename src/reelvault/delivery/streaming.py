@@ -1,9 +1,12 @@
 """Turn a range `Plan` into bytes and a Litestar response: the I/O edge of `ranges.py`.
 
-Files are read with aiofiles in bounded chunks, so memory does not grow with the file's size.
-Every body iterator closes its file when it is exhausted, closed (`aclose()`), cancelled, or
-garbage-collected; `build_response` also closes it as a background task, so a client that goes
-away mid-stream releases the file as soon as Litestar notices the disconnect.
+A body is read from a file that is already open (the responder opens it before answering, so
+a deletion that unlinks the file after the status line went out cannot cut the body short:
+the open file keeps its bytes), or from a path opened on first read. Reads are `pread`s of
+bounded chunks in worker threads, so memory does not grow with the file's size. Every body
+iterator closes its file when it is exhausted, closed (`aclose()`), cancelled, or
+garbage-collected; `build_response` also closes it as a background task, so a client that
+goes away (even before the first byte) releases the file as soon as Litestar notices.
 """
 
 from __future__ import annotations
@@ -14,11 +17,9 @@ import secrets
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
 from http import HTTPStatus
-from typing import Any
+from typing import Any, BinaryIO
 
-import aiofiles
 import anyio
-from aiofiles.threadpool.binary import AsyncBufferedReader
 from litestar.background_tasks import BackgroundTask
 from litestar.response import Response, Stream
 
@@ -44,10 +45,16 @@ _CRLF = b"\r\n"
 _ERRORS = frozenset({HTTPStatus.PRECONDITION_FAILED, HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE})
 
 StrPath = str | os.PathLike[str]
+# A path, or a file open for reading that the body takes over (and closes).
+Source = StrPath | BinaryIO
+
+
+def _is_path(source: Source) -> bool:
+    return isinstance(source, str | os.PathLike)
 
 
 async def _read_span(
-    handle: AsyncBufferedReader,
+    fd: int,
     start: int,
     end: int,
     chunk_size: int,
@@ -55,25 +62,28 @@ async def _read_span(
 ) -> AsyncGenerator[bytes, None]:
     """`chunk_size` at a time; with `max_chunk_size`, each read doubles the next up to it: a
     short answer stays small, a long one pays one worker-thread hand-off per MiB, not per
-    256 KiB."""
-    await handle.seek(start)
+    256 KiB. `pread` keeps no file position, so parts of one file never disturb each other."""
+    offset = start
     remaining = end - start + 1
     ceiling = max(chunk_size, max_chunk_size or chunk_size)
     while remaining > 0:
-        chunk = await handle.read(min(chunk_size, remaining))
+        chunk = await anyio.to_thread.run_sync(os.pread, fd, min(chunk_size, remaining), offset)
         chunk_size = min(chunk_size * 2, ceiling)
         if not chunk:
             # The file shrank under us: failing loudly beats sending less than Content-Length.
             raise EOFError(f"file ended {remaining} bytes short of byte {end}")
+        offset += len(chunk)
         remaining -= len(chunk)
         yield chunk
 
 
-def read_span(path: StrPath, span: ByteRange) -> bytes:
-    """The bytes of `span` in one blocking read, for small answers (run in a worker thread)."""
-    with open(path, "rb") as handle:
-        handle.seek(span.start)
-        data = handle.read(span.length)
+def read_span(source: Source, span: ByteRange) -> bytes:
+    """The bytes of `span` in one blocking read, for small answers (run in a worker thread).
+    An open file is read, not closed: it stays its owner's."""
+    if _is_path(source):
+        with open(source, "rb", buffering=0) as handle:  # type: ignore[arg-type]
+            return read_span(handle, span)
+    data = os.pread(source.fileno(), span.length, span.start)  # type: ignore[union-attr]
     if len(data) != span.length:
         # The file shrank under us: failing loudly beats sending less than Content-Length.
         raise EOFError(f"file ended {span.length - len(data)} bytes short of byte {span.end}")
@@ -81,19 +91,22 @@ def read_span(path: StrPath, span: ByteRange) -> bytes:
 
 
 @asynccontextmanager
-async def _opened(path: StrPath) -> AsyncIterator[AsyncBufferedReader]:
-    handle = await aiofiles.open(path, "rb")
+async def _opened(source: Source) -> AsyncIterator[int]:
+    """The file's descriptor for the block; the file is closed when it ends, however."""
+    if _is_path(source):
+        handle: BinaryIO = await anyio.to_thread.run_sync(open, source, "rb", 0)
+    else:
+        handle = source  # type: ignore[assignment]
     try:
-        yield handle
+        yield handle.fileno()
     finally:
-        # Shielded: when the client leaves, Litestar cancels the stream, and an unshielded close
-        # (queued in a worker thread) would be cancelled with it, leaving the file open for GC.
-        with anyio.CancelScope(shield=True):
-            await handle.close()
+        # Closing a regular file does not block: done here, it cannot be cancelled away when
+        # the client leaves (a close queued in a worker thread could, leaving it to the GC).
+        handle.close()
 
 
 async def iter_file_range(
-    path: StrPath,
+    source: Source,
     start: int,
     end: int,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -102,10 +115,12 @@ async def iter_file_range(
     """Yield exactly the bytes `start..end` (inclusive), at most `chunk_size` at a time, or,
     with `max_chunk_size`, in chunks that grow from `chunk_size` to at most that."""
     if not 0 <= start <= end or chunk_size < 1:
+        if not _is_path(source):
+            source.close()  # type: ignore[union-attr]
         raise ValueError(f"invalid span {start}-{end} or chunk size {chunk_size}")
     async with (
-        _opened(path) as handle,
-        aclosing(_read_span(handle, start, end, chunk_size, max_chunk_size)) as chunks,
+        _opened(source) as fd,
+        aclosing(_read_span(fd, start, end, chunk_size, max_chunk_size)) as chunks,
     ):
         async for chunk in chunks:
             yield chunk
@@ -143,7 +158,7 @@ def multipart_length(
 
 
 async def iter_multipart(
-    path: StrPath,
+    source: Source,
     ranges: Sequence[ByteRange],
     *,
     size: int,
@@ -152,11 +167,11 @@ async def iter_multipart(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> AsyncGenerator[bytes, None]:
     """Yield a `multipart/byteranges` body (RFC 9110 section 14.6), reading one open file."""
-    async with _opened(path) as handle:
+    async with _opened(source) as fd:
         for byte_range in ranges:
             yield _part_head(byte_range, size=size, content_type=content_type, boundary=boundary)
             async with aclosing(
-                _read_span(handle, byte_range.start, byte_range.end, chunk_size)
+                _read_span(fd, byte_range.start, byte_range.end, chunk_size)
             ) as chunks:
                 async for chunk in chunks:
                     yield chunk
@@ -224,7 +239,7 @@ def response_headers(
 
 def _body(
     plan: Plan,
-    path: StrPath,
+    source: Source,
     *,
     size: int,
     content_type: str,
@@ -234,7 +249,7 @@ def _body(
     if plan.is_multipart:
         assert boundary is not None
         return iter_multipart(
-            path,
+            source,
             plan.ranges,
             size=size,
             content_type=content_type,
@@ -246,19 +261,21 @@ def _body(
     elif size:
         span = ByteRange(0, size - 1)
     else:
-        return None  # an empty file: nothing to open
-    return iter_file_range(path, span.start, span.end, chunk_size, MAX_CHUNK_SIZE)
+        return None  # an empty file: nothing to read
+    return iter_file_range(source, span.start, span.end, chunk_size, MAX_CHUNK_SIZE)
 
 
-async def _close(body: AsyncGenerator[bytes, None]) -> None:
+async def _close(body: AsyncGenerator[bytes, None], source: Source) -> None:
     # A coroutine function on purpose: Litestar runs any other callable, `body.aclose`
     # included, in a worker thread, where the awaitable it returns is never awaited.
     await body.aclose()
+    if not _is_path(source):
+        source.close()  # type: ignore[union-attr]  (a body that never started holds it too)
 
 
 def build_response(
     plan: Plan,
-    path: StrPath,
+    source: Source,
     *,
     size: int,
     etag: str,
@@ -271,6 +288,7 @@ def build_response(
     body: bytes | None = None,
 ) -> Response[Any]:
     """A Litestar response for the plan: a Stream with an explicit Content-Length for bodies.
+    `source` is the file's path, or the file already open, which the response then owns.
 
     HEAD gets the GET's headers (Content-Length included) and an empty body. Litestar does not
     mark route-handler responses as HEAD, so the empty body is ours to give; it keeps explicit
@@ -295,10 +313,13 @@ def build_response(
     if body is not None:  # already read by the caller: exactly the planned bytes
         return Response(content=body, status_code=status, headers=headers)
     stream = _body(
-        plan, path, size=size, content_type=content_type, boundary=boundary, chunk_size=chunk_size
+        plan, source, size=size, content_type=content_type, boundary=boundary, chunk_size=chunk_size
     )
     if stream is None:
         return Response(content=b"", status_code=status, headers=headers)
     return Stream(
-        stream, status_code=status, headers=headers, background=BackgroundTask(_close, stream)
+        stream,
+        status_code=status,
+        headers=headers,
+        background=BackgroundTask(_close, stream, source),
     )

@@ -1,7 +1,9 @@
-"""At start-up, finish or undo what a crash left behind, so that rows and files agree again.
+"""At start-up, finish or undo what a crash (or a failed undo) left behind, so that rows and
+files agree again.
 
-- an interrupted deletion whose row is still there is undone (files renamed back);
-  one whose row is gone is finished (trashed files unlinked);
+- an interrupted deletion whose row is still there is undone (files renamed back); one whose
+  row is gone is finished (trashed files unlinked). An account's deletion asks the same of
+  the account's row: its generations go with it, in the same transaction;
 - an interrupted import whose row was never committed has its placed files removed;
 - a folder without a manifest had not touched anything outside itself and is just removed.
 """
@@ -9,12 +11,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from uuid import UUID
 
 from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.accounts.models import User
 from reelvault.generations.models import Generation
 from reelvault.storage import files, journal
 from reelvault.storage.store import MediaStore
@@ -29,13 +33,12 @@ async def recover_interrupted_operations(session: AsyncSession, store: MediaStor
             for op in operations:
                 manifest = op.read_manifest()
                 if manifest is not None:
-                    generation_id = UUID(manifest["generation_id"])
-                    row_exists = await _row_exists(session, generation_id)
+                    row_exists = await _row_exists(session, manifest)
                     await to_thread.run_sync(_settle, store, op, manifest, row_exists)
                     logger.warning(
-                        "recovered action=%s generation_id=%s row_exists=%s",
+                        "recovered action=%s %s row_exists=%s",
                         manifest["action"],
-                        generation_id,
+                        _subject(manifest),
                         row_exists,
                     )
                 await to_thread.run_sync(op.finish)
@@ -43,15 +46,33 @@ async def recover_interrupted_operations(session: AsyncSession, store: MediaStor
     return recovered
 
 
-async def _row_exists(session: AsyncSession, generation_id: UUID) -> bool:
-    found = await session.scalar(select(Generation.id).where(Generation.id == generation_id))
+def _subject(manifest: dict[str, Any]) -> str:
+    if "user_id" in manifest:
+        return f"user_id={manifest['user_id']}"
+    return f"generation_id={manifest['generation_id']}"
+
+
+async def _row_exists(session: AsyncSession, manifest: dict[str, Any]) -> bool:
+    """Whether the row the operation was about still exists (what decides its fate)."""
+    if "user_id" in manifest:
+        statement = select(User.id).where(User.id == UUID(manifest["user_id"]))
+    else:
+        statement = select(Generation.id).where(Generation.id == UUID(manifest["generation_id"]))
+    found = await session.scalar(statement)
+    await session.rollback()  # hold no transaction (nor, on SQLite, a snapshot) between folders
     return found is not None
 
 
-def _settle(store: MediaStore, op: journal.Operation, manifest: dict, row_exists: bool) -> None:
+def _settle(
+    store: MediaStore, op: journal.Operation, manifest: dict[str, Any], row_exists: bool
+) -> None:
     placed: files.FileSet = manifest["files"]
     if manifest["action"] == "delete":
-        trashed = {kind: rel for kind, rel in placed.items() if (op.folder / kind).exists()}
+        trashed = {
+            name: rel
+            for name, rel in placed.items()
+            if (op.folder / name).is_symlink() or (op.folder / name).exists()
+        }
         if row_exists:
             files.restore_from_trash(store, op, trashed)
         else:

@@ -4,17 +4,16 @@ import logging
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 from uuid import UUID, uuid4
 
-from advanced_alchemy.exceptions import NotFoundError as RepositoryNotFoundError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from anyio import to_thread
+from anyio import CancelScope, to_thread
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,6 +82,20 @@ _USED = select(_STORED_BYTES)
 _HOLD_ACCOUNT = (
     update(User.__table__).where(_u.id == bindparam("owner_id")).values(updated_at=_u.updated_at)
 )
+
+# A deletion deletes first and asks questions after: the DELETE takes the row's write lock, so
+# of two concurrent deletes of one video exactly one gets its paths back.
+_DELETE_OF_OWNER = (
+    sa_delete(Generation.__table__).where(*_OWNED).returning(_g.video_path, _g.thumbnail_path)
+)
+_OWNER_OF = select(_g.user_id).where(_g.id == bindparam("generation_id"))
+_DELETE_LIBRARY = (
+    sa_delete(Generation.__table__)
+    .where(_g.user_id == bindparam("owner_id"))
+    .returning(_g.id, _g.video_path, _g.thumbnail_path)
+)
+_owner = User.__table__.c
+_LOCK_OWNER = select(_owner.id).where(_owner.id == bindparam("owner_id")).with_for_update()
 
 
 @dataclass(frozen=True)
@@ -213,25 +226,6 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             raise NotAuthenticated()
         raise NotFound(detail)
 
-    async def get_for_owner(
-        self, generation_id: UUID, owner_id: UUID, *, for_deletion: bool = False
-    ) -> Generation:
-        """The caller's generation; someone else's is as invisible as a missing one, except
-        for a deletion, where the contract asks a 403.
-
-        A deletion also locks the row (PostgreSQL): a concurrent delete of the same video
-        waits, then finds it gone and answers 404 instead of reporting a second success."""
-        generation = await self.get_one_or_none(
-            id=generation_id, with_for_update=True if for_deletion else None
-        )
-        if generation is None:
-            await self._missing(owner_id, "Video not found")
-        if generation.user_id != owner_id:
-            if for_deletion:
-                raise Forbidden("You are not allowed to delete this video")
-            raise NotFound("Video not found")
-        return generation
-
     async def import_upload(
         self, owner_id: UUID, body: AsyncIterator[bytes], content_type: str | None
     ) -> GenerationItem:
@@ -341,7 +335,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             generation = await self.create(Generation(**values), auto_commit=True)
         except BaseException:
             await self.session.rollback()
-            await to_thread.run_sync(files.remove_placed, self.store, placed)
+            await to_thread.run_sync(files.remove_placed, self.store, placed, op)
             raise
         IMPORTS.labels("stored").inc()
         log_event(
@@ -359,33 +353,24 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         return generation
 
     async def delete_for_owner(self, generation_id: UUID, owner_id: UUID) -> None:
-        """All or nothing: files go to the trash, the row is deleted and committed, then the
-        trash is emptied. A failure before the commit puts every file back."""
-        generation = await self.get_for_owner(generation_id, owner_id, for_deletion=True)
-        wanted = {"video": generation.video_path, "thumbnail": generation.thumbnail_path}
-        store = self.store
-        with journal.operation(store.trash_dir(), f"delete-{generation_id}") as op:
-            try:
-                moved, report = await to_thread.run_sync(
-                    files.move_to_trash, store, op, generation_id, wanted
-                )
-            except StorageFailure:
-                _deletion_failed(generation_id, owner_id, step="move-files")
-                raise
-            try:
-                await self.delete_row(generation_id)
-            except RepositoryNotFoundError:
-                # A concurrent delete of the same video won the race: it owns the files now.
-                await self.session.rollback()
-                await to_thread.run_sync(files.restore_from_trash, store, op, moved)
-                raise NotFound("Video not found") from None
-            except BaseException:
-                await self.session.rollback()
-                await to_thread.run_sync(files.restore_from_trash, store, op, moved)
-                _deletion_failed(generation_id, owner_id, step="commit")
-                logger.exception("delete generation_id=%s: the commit failed", generation_id)
-                raise StorageFailure() from None
-            report += await to_thread.run_sync(files.purge_trash, store, op, moved)
+        """All or nothing, and once: the row is deleted first (not yet committed), which takes
+        its write lock, so a concurrent delete of the same video waits for this one and then
+        finds nothing (404) instead of both passing an ownership check (SQLite has no FOR
+        UPDATE). Then the files go to the trash, the deletion commits, and the trash is emptied;
+        a failure before the commit rolls back and puts every file back."""
+        row = await self.delete_row(generation_id, owner_id)
+        wanted = {
+            kind: relpath
+            for kind, relpath in (("video", row.video_path), ("thumbnail", row.thumbnail_path))
+            if relpath
+        }
+        report = await self._trash_and_commit(
+            f"delete-{generation_id}",
+            {"generation_id": str(generation_id)},
+            wanted,
+            generation_id=generation_id,
+            user_id=owner_id,
+        )
         DELETIONS.labels("deleted").inc()
         log_event(
             logger,
@@ -396,14 +381,100 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             files=",".join(report) or "none",
         )
 
-    async def delete_row(self, generation_id: UUID) -> None:
-        """Delete and commit, checking that this statement is the one that removed the row:
-        on SQLite a concurrent delete can pass the ownership check before either commits."""
-        session = self.session
-        result = await session.execute(sa_delete(Generation).where(Generation.id == generation_id))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise RepositoryNotFoundError("Video not found")
-        await session.commit()
+    async def delete_row(self, generation_id: UUID, owner_id: UUID) -> Any:
+        """Delete the owner's row without committing; its stored paths come back. 403 where it
+        is someone else's (nothing deleted), 404 where there is none (or a concurrent delete
+        committed first), 401 where the account itself is gone."""
+        params = {"generation_id": generation_id, "owner_id": owner_id}
+        row = (await self.session.execute(_DELETE_OF_OWNER, params)).first()
+        if row is not None:
+            return row
+        await self.session.rollback()  # give the write lock back before the reads below
+        if await self.session.scalar(_OWNER_OF, params) is not None:
+            raise Forbidden("You are not allowed to delete this video")
+        await self._missing(owner_id, "Video not found")
+
+    async def delete_library(
+        self, owner_id: UUID, drop_owner: Callable[[], Awaitable[None]]
+    ) -> int:
+        """Delete every generation of the owner and every file of theirs, and, in the same
+        transaction, whatever `drop_owner` deletes (the account's row): all or nothing. The
+        account's row is locked first (PostgreSQL; SQLite's write lock comes with the first
+        delete), so no import can slip a generation in whose files would be left behind.
+        Returns how many generations went."""
+        if await self.session.scalar(_LOCK_OWNER, {"owner_id": owner_id}) is None:
+            raise NotAuthenticated()
+        rows = (await self.session.execute(_DELETE_LIBRARY, {"owner_id": owner_id})).all()
+        await drop_owner()
+        wanted = {
+            f"{row.id}.{kind}": relpath
+            for row in rows
+            for kind, relpath in (("video", row.video_path), ("thumbnail", row.thumbnail_path))
+            if relpath
+        }
+        try:
+            report = await self._trash_and_commit(
+                f"close-{owner_id}", {"user_id": str(owner_id)}, wanted, user_id=owner_id
+            )
+        except StorageFailure:
+            raise StorageFailure("The account could not be deleted; nothing was changed") from None
+        DELETIONS.labels("deleted").inc(len(rows))
+        log_event(
+            logger,
+            "delete",
+            user_id=owner_id,
+            outcome="deleted",
+            generations=len(rows),
+            files=f"{sum(1 for entry in report if entry.endswith('=removed'))} removed",
+        )
+        return len(rows)
+
+    async def commit_deletion(self) -> None:
+        await self.session.commit()
+
+    async def _trash_and_commit(
+        self, label: str, manifest: dict[str, Any], wanted: files.FileSet, **context: Any
+    ) -> list[str]:
+        """Move `wanted` into one journal operation's trash, commit the session's deletion,
+        then unlink the trash. Until the commit, any failure (a cancellation included) rolls
+        back and restores every file; where even that fails, the operation's folder stays for
+        the next start's recovery, which asks the database what to do."""
+        store = self.store
+        with journal.operation(store.trash_dir(), label) as op:
+            try:
+                moved, report = await to_thread.run_sync(
+                    files.move_to_trash, store, op, manifest, wanted
+                )
+            except BaseException as exc:
+                with CancelScope(shield=True):
+                    await self.session.rollback()
+                    if not op.is_settled:  # say, cancelled once the files had moved
+                        await self._restore(op, {name: wanted[name] for name in op.holding})
+                _deletion_failed(step="move-files", **context)
+                if isinstance(exc, StorageFailure) or not isinstance(exc, Exception):
+                    raise
+                raise StorageFailure() from exc
+            try:
+                await self.commit_deletion()
+            except BaseException as exc:
+                with CancelScope(shield=True):
+                    await self.session.rollback()
+                    await self._restore(op, moved)
+                _deletion_failed(step="commit", **context)
+                if not isinstance(exc, Exception):
+                    raise
+                logger.error("delete %s: the commit failed", manifest, exc_info=exc)
+                raise StorageFailure() from None
+            report += await to_thread.run_sync(files.purge_trash, store, op, moved)
+        return report
+
+    async def _restore(self, op: journal.Operation, moved: files.FileSet) -> None:
+        try:
+            await to_thread.run_sync(files.restore_from_trash, self.store, op, moved)
+        except Exception:
+            # Unsettled, the operation's folder stays: recovery puts the files back at the
+            # next start, the rows being there.
+            logger.exception("delete %s: files left in the trash for recovery", op.folder.name)
 
     async def to_items(self, rows: Sequence[Any]) -> list[GenerationItem]:
         completed = [
@@ -422,18 +493,9 @@ def new_media_version() -> str:
     return secrets.token_urlsafe(9)
 
 
-def _deletion_failed(generation_id: UUID, owner_id: UUID, *, step: str) -> None:
+def _deletion_failed(*, step: str, **context: Any) -> None:
     DELETIONS.labels("failed").inc()
-    log_event(
-        logger,
-        "delete",
-        logging.ERROR,
-        generation_id=generation_id,
-        user_id=owner_id,
-        outcome="failed",
-        step=step,
-        files="restored",
-    )
+    log_event(logger, "delete", logging.ERROR, **context, outcome="failed", step=step)
 
 
 def validate_prompt(raw: str | None) -> str:

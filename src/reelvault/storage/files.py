@@ -1,94 +1,114 @@
 """The file half of imports and deletions, run in worker threads. Each step is recorded in the
-operation's manifest first, so `recovery` can always bring files and rows back into agreement."""
+operation's manifest first, so `recovery` can always bring files and rows back into agreement.
+
+An operation that fails part-way undoes its own file steps when it can and then marks itself
+settled; where the undo fails too, its folder (manifest and trashed files) is kept, and the
+next start's recovery finishes the job from the database's answer."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from reelvault.errors import StorageFailure
 from reelvault.storage.journal import Operation
-from reelvault.storage.store import MediaStore, fsync_directory
+from reelvault.storage.store import MediaStore, OutsideMediaDirectory
 
 logger = logging.getLogger("reelvault.files")
 
-FileSet = dict[str, str]  # kind ("video", "thumbnail") -> path relative to the media root
+FileSet = dict[str, str]  # name in the trash ("video", "<id>.thumbnail") -> path under the root
 
 
 def place_imported(
     store: MediaStore, op: Operation, generation_id: UUID, video: Path, thumbnail: Path
 ) -> FileSet:
-    """Move a prepared video and its thumbnail to their final names (atomic renames)."""
+    """Move a prepared video and its thumbnail to their final names (atomic renames). All or
+    nothing: a failure after the first rename takes it back, and `StorageFailure` is raised."""
     placed: FileSet = {
         "video": store.video_relpath(generation_id),
         "thumbnail": store.thumbnail_relpath(generation_id),
     }
     op.write_manifest({"action": "import", "generation_id": str(generation_id), "files": placed})
-    store.move(video, store.resolve(placed["video"]))
-    store.move(thumbnail, store.resolve(placed["thumbnail"]))
-    _sync_parents(store, placed)
+    try:
+        store.move(video, store.resolve(placed["video"]))
+        store.move(thumbnail, store.resolve(placed["thumbnail"]))
+        _sync_parents(store, placed)
+    except OSError as exc:
+        logger.error("import generation_id=%s could not place its files: %s", generation_id, exc)
+        remove_placed(store, placed, op)  # a failure here keeps the manifest for recovery
+        raise StorageFailure("The video could not be stored; nothing was kept") from exc
     return placed
 
 
-def remove_placed(store: MediaStore, placed: FileSet) -> None:
+def remove_placed(store: MediaStore, placed: FileSet, op: Operation | None = None) -> None:
+    """Unlink an import's placed files (its row was never committed); with its operation,
+    mark that operation settled once they are gone."""
     for relpath in placed.values():
         store.remove(store.resolve(relpath), missing_ok=True)
+    if op is not None:
+        op.settled()
 
 
 def move_to_trash(
-    store: MediaStore, op: Operation, generation_id: UUID, files: dict[str, str | None]
+    store: MediaStore, op: Operation, manifest: dict[str, Any], wanted: FileSet
 ) -> tuple[FileSet, list[str]]:
-    """Rename the generation's files into the operation folder. All or nothing: on a failure,
-    what was moved goes back and `StorageFailure` is raised. Returns what moved and a report."""
-    wanted: FileSet = {kind: rel for kind, rel in files.items() if rel}
-    op.write_manifest({"action": "delete", "generation_id": str(generation_id), "files": wanted})
+    """Rename files into the operation folder, each under its name in `wanted`, after
+    recording `manifest` (with `wanted` as its files). All or nothing: on a failure, what
+    moved goes back and `StorageFailure` is raised. Returns what moved and a report.
+
+    A symbolic link is moved as the link: its target, which may be anyone's, is never touched."""
+    op.write_manifest({**manifest, "action": "delete", "files": wanted})
     moved: FileSet = {}
     report: list[str] = []
     try:
-        for kind, relpath in wanted.items():
+        for name, relpath in wanted.items():
             source = store.resolve(relpath)
-            if not source.exists():
-                logger.warning(
-                    "delete generation_id=%s %s already missing: %s", generation_id, kind, source
-                )
-                report.append(f"{kind}=already-missing")
+            if not source.is_symlink() and not source.exists():
+                logger.warning("delete %s already missing: %s", name, source)
+                report.append(f"{name}=already-missing")
                 continue
-            store.move(source, op.folder / kind)
-            moved[kind] = relpath
-            report.append(f"{kind}=trashed")
-    except OSError as exc:
-        logger.error("delete generation_id=%s could not move files: %s", generation_id, exc)
-        restore_from_trash(store, op, moved)
+            op.hold(name)
+            store.move(source, op.folder / name)
+            moved[name] = relpath
+            report.append(f"{name}=trashed")
+        store.sync(op.folder)
+    except (OSError, OutsideMediaDirectory) as exc:
+        logger.error("delete %s could not move its files: %s", manifest, exc)
+        restore_from_trash(store, op, moved)  # a failure here keeps the folder for recovery
         raise StorageFailure() from exc
-    fsync_directory(op.folder)
     return moved, report
 
 
 def restore_from_trash(store: MediaStore, op: Operation, moved: FileSet) -> None:
-    for kind, relpath in moved.items():
+    """Put trashed files back (their rows stay), then mark the operation settled."""
+    for name, relpath in moved.items():
         target = store.resolve(relpath)
-        if not target.exists():
-            store.move(op.folder / kind, target)
+        trashed = op.folder / name
+        present = target.is_symlink() or target.exists()
+        if not present and (trashed.is_symlink() or trashed.exists()):
+            store.move(trashed, target)
     _sync_parents(store, moved)
+    op.settled()
 
 
 def purge_trash(store: MediaStore, op: Operation, moved: FileSet) -> list[str]:
-    """Unlink trashed files. The row is already gone, so a failure here only leaves garbage in
-    the trash, which recovery removes at the next start."""
+    """Unlink trashed files. The rows are already gone, so a failure here only leaves garbage
+    in the trash, which recovery removes at the next start."""
     report = []
-    for kind in moved:
+    for name in moved:
         try:
-            store.remove(op.folder / kind)
-            report.append(f"{kind}=removed")
+            store.remove(op.folder / name)
+            report.append(f"{name}=removed")
         except FileNotFoundError:
-            report.append(f"{kind}=removed")
+            report.append(f"{name}=removed")
         except OSError as exc:
-            logger.warning("trash %s could not be unlinked (kept for recovery): %s", kind, exc)
-            report.append(f"{kind}=left-in-trash")
+            logger.warning("trash %s could not be unlinked (kept for recovery): %s", name, exc)
+            report.append(f"{name}=left-in-trash")
     return report
 
 
 def _sync_parents(store: MediaStore, files: FileSet) -> None:
     for folder in {store.resolve(rel).parent for rel in files.values()}:
-        fsync_directory(Path(folder))
+        store.sync(folder)

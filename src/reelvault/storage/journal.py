@@ -11,16 +11,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from reelvault.storage.store import fsync_directory
+
+logger = logging.getLogger("reelvault.journal")
 
 LOCK = "lock"
 STARTING_GRACE_SECONDS = 300
@@ -31,6 +34,18 @@ MANIFEST = "manifest.json"
 class Operation:
     folder: Path
     _lock_fd: int
+    # Names inside the folder that hold files moved out of the media tree (a deletion's trash):
+    # never removed by a failed operation's exit, only by recovery or the operation itself.
+    holding: set[str] = field(default_factory=set)
+    is_settled: bool = False
+
+    def hold(self, name: str) -> None:
+        self.holding.add(name)
+
+    def settled(self) -> None:
+        """Nothing outside the folder depends on it any more (the failed steps were undone):
+        a failed operation's folder may then go at once instead of waiting for recovery."""
+        self.is_settled = True
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Record, durably, what the operation is about to do before it does it."""
@@ -67,7 +82,11 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
 
 @contextlib.contextmanager
 def operation(parent: Path, label: str) -> Iterator[Operation]:
-    """A fresh, locked folder under `parent`; removed on exit whatever happens."""
+    """A fresh, locked folder under `parent`. Removed when the block ends, except after a
+    failure that struck once the manifest was written and was not undone (`settled`): then
+    the manifest and any trashed files stay for recovery, which alone can tell from the
+    database whether they go back or go away. Removing them here lost a deletion's files
+    whenever an unexpected error (or a cancellation) left its row in place."""
     folder = parent / f"{label}.{secrets.token_hex(6)}"
     folder.mkdir(parents=True)
     # The lock file gets its name only once it is locked, so recovery never finds it unlocked
@@ -79,10 +98,28 @@ def operation(parent: Path, label: str) -> Iterator[Operation]:
     op = Operation(folder, fd)
     try:
         yield op
-    finally:
-        if folder.exists():
+    except BaseException:
+        if op.is_settled or op.read_manifest() is None:
             op.finish()
+        else:
+            _keep_for_recovery(op)
+        raise
+    else:
+        op.finish()
+    finally:
         op.release()
+
+
+def _keep_for_recovery(op: Operation) -> None:
+    """Drop the operation's own work files (an upload can be large), keep what recovery needs."""
+    keep = {LOCK, MANIFEST, *op.holding}
+    for entry in op.folder.iterdir():
+        if entry.name not in keep:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    logger.error("operation %s failed part-way: kept for recovery at the next start", op.folder)
 
 
 @contextlib.contextmanager

@@ -1,11 +1,15 @@
-"""Where media files live inside the media directory, the rule that they never leave it, and
-the two file operations that imports and deletions are made of (a rename and an unlink)."""
+"""Where media files live inside the media directory, the rules that they never leave it and
+are never reached through a symbolic link, and the file operations that imports and deletions
+are made of (a rename, an unlink, a directory sync)."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 from uuid import UUID
 
 VIDEOS = "videos"
@@ -13,9 +17,17 @@ THUMBNAILS = "thumbnails"
 INCOMING = ".incoming"
 TRASH = ".trash"
 
+_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+
 
 class OutsideMediaDirectory(ValueError):
     """A stored path points outside the media directory (tampered row or bad migration)."""
+
+
+class SymlinkInMediaPath(OutsideMediaDirectory):
+    """A stored path passes through a symbolic link (the file or a folder on the way): it
+    could lead to another user's file, even one inside the media directory."""
 
 
 @dataclass(frozen=True)
@@ -35,18 +47,51 @@ class MediaStore:
         return f"{THUMBNAILS}/{generation_id}.jpg"
 
     def resolve(self, relpath: str) -> Path:
-        """The absolute path of a stored relative path, refused if it escapes the root."""
-        candidate = (self.root / relpath).resolve()
-        if candidate == self.root or not candidate.is_relative_to(self.root):
-            raise OutsideMediaDirectory(relpath)
-        return candidate
+        """The absolute path of a stored relative path: refused if it leaves the root or a
+        folder on the way is a symbolic link. The last component is not followed either: a
+        link there is renamed or unlinked as the link, and `open` refuses it."""
+        parts = _parts(relpath)
+        folder = self.root
+        for part in parts[:-1]:
+            folder = folder / part
+            if folder.is_symlink():
+                raise SymlinkInMediaPath(relpath)
+        return folder / parts[-1]
+
+    def open(self, relpath: str) -> tuple[BinaryIO, os.stat_result]:
+        """Open a stored regular file for reading, with its metadata, never through a symbolic
+        link: each folder is opened relative to the last with O_NOFOLLOW, so a link swapped
+        in after a check cannot be followed either. The caller owns (closes) the file.
+
+        FileNotFoundError where there is no regular file; SymlinkInMediaPath for a link."""
+        parts = _parts(relpath)
+        # The root itself is configuration, trusted (it may be a mount reached by a link).
+        folder = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for part in parts[:-1]:
+                inner = _open_at(part, _DIRECTORY, folder, relpath)
+                os.close(folder)
+                folder = inner
+            fd = _open_at(parts[-1], _FILE, folder, relpath)
+        finally:
+            os.close(folder)
+        handle = open(fd, "rb", buffering=0)  # noqa: SIM115 (handed to the caller)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise FileNotFoundError(errno.ENOENT, "not a regular file", relpath)
+        except BaseException:
+            handle.close()
+            raise
+        return handle, info  # type: ignore[return-value]
 
     def exists(self, relpath: str | None) -> bool:
+        """A regular file that `open` would serve: no symbolic link anywhere on the way."""
         if not relpath:
             return False
         try:
-            return self.resolve(relpath).is_file()
-        except OutsideMediaDirectory:
+            return stat.S_ISREG(self.resolve(relpath).lstat().st_mode)
+        except (OutsideMediaDirectory, OSError):
             return False
 
     def incoming_dir(self) -> Path:
@@ -55,14 +100,39 @@ class MediaStore:
     def trash_dir(self) -> Path:
         return self.root / TRASH
 
-    # Every rename and unlink of `storage.files` goes through these two methods, so a store
-    # that fails (or crashes) at one named step can be handed to the app.
+    # Every rename, unlink and directory sync of `storage.files` goes through these methods,
+    # so a store that fails (or crashes) at one named step can be handed to the app.
     def move(self, source: Path, target: Path) -> None:
         """Rename `source` to `target` atomically, replacing what `target` named."""
         os.replace(source, target)
 
     def remove(self, path: Path, *, missing_ok: bool = False) -> None:
         path.unlink(missing_ok=missing_ok)
+
+    def sync(self, folder: Path) -> None:
+        """Make the renames inside `folder` durable."""
+        fsync_directory(folder)
+
+
+def _parts(relpath: str) -> tuple[str, ...]:
+    path = PurePosixPath(relpath)
+    parts = path.parts
+    if not parts or path.is_absolute() or ".." in parts or "\x00" in relpath:
+        raise OutsideMediaDirectory(relpath)
+    return parts
+
+
+def _open_at(name: str, flags: int, folder: int, relpath: str) -> int:
+    try:
+        return os.open(name, flags, dir_fd=folder)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or (
+            exc.errno == errno.ENOTDIR and stat.S_ISLNK(os.lstat(name, dir_fd=folder).st_mode)
+        ):
+            raise SymlinkInMediaPath(relpath) from None
+        if exc.errno == errno.ENOTDIR:  # a file where a folder should be: nothing there
+            raise FileNotFoundError(errno.ENOENT, "no such file", relpath) from None
+        raise
 
 
 def fsync_directory(path: Path) -> None:

@@ -22,7 +22,7 @@ from tests.support.media import clip
 BOMB_SAMPLES = 85_000_000
 PNG_BOMB_SIDE = 16_000
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"udta"}
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"moof", b"traf"}
 
 
 @dataclass(frozen=True)

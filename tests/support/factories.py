@@ -38,13 +38,21 @@ async def register_and_login(base_url: str, email: str | None = None) -> Account
             "/api/auth/register", json={"email": email, "password": PASSWORD}
         )
         assert created.status_code == 201, created.text
-        login = await anonymous.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-        assert login.status_code == 200, login.text
-    token = login.json()["access_token"]
+    token = await login(base_url, email)
     client = httpx.AsyncClient(
         base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     return Account(uuid.UUID(created.json()["id"]), email, token, client)
+
+
+async def login(base_url: str, email: str, password: str = PASSWORD) -> str:
+    """A new session of the account (another device, say): its token."""
+    async with httpx.AsyncClient(base_url=base_url) as anonymous:
+        response = await anonymous.post(
+            "/api/auth/login", json={"email": email, "password": password}
+        )
+    assert response.status_code == 200, response.text
+    return response.json()["access_token"]
 
 
 def generation_row(owner_id: uuid.UUID, **fields: Any) -> dict[str, Any]:

@@ -9,6 +9,9 @@ queue a caller is refused at once (503 with Retry-After) instead of piling up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -26,6 +29,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("reelvault-timing-equaliser")
 # Callers allowed to wait per worker thread: a second or two of work at most.
 QUEUE_PER_WORKER = 4
+HASHING_NICENESS = 10  # CPU weight 110 against the event loop's 1024 (Linux's CFS)
 
 
 class HashingBusy(DomainError):
@@ -43,13 +47,24 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def _yield_the_cpu() -> None:
+    """Run this worker (and the threads Argon2 starts for its lanes, which inherit it) at a
+    lower priority: each hash keeps `parallelism` (4) cores busy, and a burst of sign-ins must
+    not take the CPU from the event loop that answers everyone else. Lowering one's own
+    priority needs no privilege; where the platform has no per-thread priority, nothing."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
 class Passwords:
     """The app's Argon2 pool: created with the app, closed with it (see app.py)."""
 
     def __init__(self, workers: int, *, queue_per_worker: int = QUEUE_PER_WORKER) -> None:
         self.workers = workers
         self.capacity = workers * (1 + queue_per_worker)
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._executor = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="argon2", initializer=_yield_the_cpu
+        )
         self._admitted = 0
 
     def admit(self) -> None:

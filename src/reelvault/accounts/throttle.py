@@ -53,7 +53,7 @@ def block_after(attempts: int) -> timedelta | None:
 def _count_statement(dialect: str):  # type: ignore[no-untyped-def]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(sign_in_throttle).values(
-        key=bindparam("key"), attempts=1, blocked_until=None, updated_at=_NOW
+        key=bindparam("throttle_key"), attempts=1, blocked_until=None, updated_at=_NOW
     )
     return statement.on_conflict_do_update(
         index_elements=[_t.key],
@@ -70,14 +70,17 @@ def _count_statement(dialect: str):  # type: ignore[no-untyped-def]
 
 
 _COUNT = {dialect: _count_statement(dialect) for dialect in ("postgresql", "sqlite")}
-_BLOCKED_UNTIL = select(_t.blocked_until).where(_t.key == bindparam("key"))
+_BLOCKED_UNTIL = select(_t.blocked_until).where(_t.key == bindparam("throttle_key"))
 _BLOCK = (
     sign_in_throttle.update()
-    .where(_t.key == bindparam("key"))
+    .where(_t.key == bindparam("throttle_key"))
     .values(blocked_until=bindparam("until", type_=DateTimeUTC(timezone=True)))
 )
 _FORGET = delete(sign_in_throttle).where(
-    or_(_t.key == bindparam("key"), _t.updated_at < bindparam("forget", type_=DateTimeUTC()))
+    or_(
+        _t.key == bindparam("throttle_key"),
+        _t.updated_at < bindparam("forget", type_=DateTimeUTC(timezone=True)),
+    )
 )
 
 
@@ -85,10 +88,10 @@ async def count_attempt(session: AsyncSession, key: str, now: datetime) -> None:
     """Count one attempt for `key` in the session's transaction (the caller commits it before
     verifying the password), or raise TooManyRequests where the key is blocked."""
     dialect = session.get_bind().dialect.name
-    values = {"key": key, "now": now, "forget": now - FORGET_AFTER}
+    values = {"throttle_key": key, "now": now, "forget": now - FORGET_AFTER}
     attempts = (await session.execute(_COUNT[dialect], values)).scalar()
     if attempts is None:
-        until = (await session.execute(_BLOCKED_UNTIL, {"key": key})).scalar()
+        until = (await session.execute(_BLOCKED_UNTIL, {"throttle_key": key})).scalar()
         await session.rollback()
         raise TooManyRequests(
             "Too many wrong passwords; try again later",
@@ -97,9 +100,9 @@ async def count_attempt(session: AsyncSession, key: str, now: datetime) -> None:
     block = block_after(attempts)
     if block is not None:
         # The row is still locked by the count above: no other attempt runs in between.
-        await session.execute(_BLOCK, {"key": key, "until": now + block})
+        await session.execute(_BLOCK, {"throttle_key": key, "until": now + block})
 
 
 async def forget_attempts(session: AsyncSession, key: str, now: datetime) -> None:
     """A success: the key's count starts again; counts that saw nothing for long go too."""
-    await session.execute(_FORGET, {"key": key, "forget": now - FORGET_AFTER})
+    await session.execute(_FORGET, {"throttle_key": key, "forget": now - FORGET_AFTER})

@@ -54,8 +54,10 @@ class MediaJobs:
             str(workdir),
             json.dumps(asdict(self.limits)),
         ]
-        # Few malloc arenas: each thread's would reserve 64 MiB of the address-space limit.
-        env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
+        # No REELVAULT_* settings (the secret key among them) for a process that parses hostile
+        # bytes; few malloc arenas, as each thread's would reserve 64 MiB of its address space.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("REELVAULT_")}
+        env["MALLOC_ARENA_MAX"] = "2"
         process = await anyio.open_process(
             command,
             stdin=subprocess.DEVNULL,

@@ -18,6 +18,7 @@ from reelvault.accounts.auth import (
     cookie_requests_from_own_origin,
     json_bodies_only,
 )
+from reelvault.accounts.closure import AccountClosureController
 from reelvault.accounts.controllers import AuthController
 from reelvault.accounts.deps import provide_current_user, provide_owner, provide_users
 from reelvault.accounts.passwords import Passwords
@@ -56,7 +57,12 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
 
     api = Router(
         path="/",
-        route_handlers=[AuthController, GenerationController, MediaController],
+        route_handlers=[
+            AuthController,
+            AccountClosureController,
+            GenerationController,
+            MediaController,
+        ],
         guards=[cookie_requests_from_own_origin, json_bodies_only],
         dependencies={
             "users": Provide(provide_users),

@@ -55,6 +55,13 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         415: "The file is not a playable video",
         429: "Too many uploads of this account at once; see Retry-After",
     },
+    ("delete", "/api/auth/me"): {
+        401: "Missing, invalid or expired token, or the password is incorrect",
+        415: "The body is not application/json",
+        429: "Too many wrong passwords for this account from this address (see Retry-After)",
+        500: "The account could not be deleted; nothing was changed",
+        503: "Too many sign-ins at once; try again in a moment",
+    },
     ("delete", "/api/generations/{generation_id}"): {
         403: "The video belongs to someone else",
         500: "The video could not be deleted; nothing was changed",

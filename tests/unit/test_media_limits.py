@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import pytest
 
+from reelvault.generations.deps import media_limits
 from reelvault.media.atoms import read_movie
 from reelvault.media.errors import NotAVideoError
 from reelvault.media.limits import (
@@ -25,6 +26,7 @@ from reelvault.media.limits import (
 )
 from reelvault.media.probe import probe
 from reelvault.media.thumbnails import write_thumbnail
+from reelvault.settings import Settings
 from tests.support import hostile_media
 from tests.support.media import clip
 
@@ -185,6 +187,10 @@ def test_the_duration_limit_can_never_exceed_what_the_database_stores() -> None:
     MediaLimits(max_duration_seconds=MAX_STORABLE_SECONDS)
     with pytest.raises(ValueError, match="max_duration_seconds"):
         MediaLimits(max_duration_seconds=MAX_STORABLE_SECONDS + 1)
+    # A setting past it is held to it, not turned into a 500 at the first import.
+    huge = media_limits(Settings(media_max_duration_seconds=10**12))
+    assert huge.max_duration_seconds == MAX_STORABLE_SECONDS
+    assert media_limits(Settings()) == LIMITS
 
 
 # --- read_movie: the claims, read from real files ---------------------------------------------

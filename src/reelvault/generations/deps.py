@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelvault.generations.admission import UploadPolicy
 from reelvault.generations.services import GenerationService
 from reelvault.media.jobs import MediaJobs
-from reelvault.media.limits import MediaLimits
+from reelvault.media.limits import MAX_STORABLE_SECONDS, MediaLimits
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
 
@@ -36,7 +36,8 @@ async def provide_generations(
 def media_limits(settings: Settings) -> MediaLimits:
     return MediaLimits(
         max_dimension=settings.media_max_dimension,
-        max_duration_seconds=settings.media_max_duration_seconds,
+        # Never past what the duration column stores, whatever the setting says.
+        max_duration_seconds=min(settings.media_max_duration_seconds, MAX_STORABLE_SECONDS),
         memory_bytes=settings.media_memory_bytes,
         cpu_seconds=settings.media_cpu_seconds,
         jobs=settings.media_jobs,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -12,12 +16,14 @@ import pytest
 from reelvault.accounts.auth import AUTH_COOKIE
 from tests.conftest import Deployment
 from tests.support.factories import PASSWORD, Account, register_and_login
+from tests.support.servers import ROOT, live_app, settings_env
 
 PROTECTED = [
     ("GET", "/api/auth/me"),
     ("GET", "/api/generations"),
     ("GET", f"/api/generations/{uuid.uuid4()}"),
     ("POST", "/api/auth/logout"),
+    ("POST", "/api/auth/password"),
 ]
 
 
@@ -222,3 +228,199 @@ async def test_token_of_a_deleted_user_is_401(deployment: Deployment) -> None:
         assert (await user.client.get("/api/generations")).status_code == 401
     finally:
         await user.client.aclose()
+
+
+# --- cross-site defences: JSON bodies only, and the origin rule for sign-in too -------------
+
+JSON_ENDPOINTS = ["/api/auth/login", "/api/auth/register", "/api/auth/password"]
+
+
+@pytest.mark.parametrize("path", JSON_ENDPOINTS)
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "text/plain; charset=utf-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "text/json",
+        "application/jsonp",
+    ],
+)
+async def test_a_json_endpoint_refuses_any_other_body_with_415(
+    deployment: Deployment, account: Account, path: str, content_type: str | None
+) -> None:
+    """What a cross-site `<form enctype="text/plain">` can send is never read as JSON."""
+    body = {"email": account.email, "password": PASSWORD}
+    if path.endswith("/password"):
+        body = {"current_password": PASSWORD, "new_password": "another good one"}
+    headers = {"Authorization": f"Bearer {account.token}"}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        response = await client.post(path, content=json.dumps(body), headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.json()["detail"] == "Send the body as application/json"
+    assert "set-cookie" not in response.headers
+    assert (await account.client.get("/api/auth/me")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
+async def test_application_json_with_parameters_is_accepted(
+    deployment: Deployment, account: Account, content_type: str
+) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        response = await client.post(
+            "/api/auth/login",
+            content=json.dumps({"email": account.email, "password": PASSWORD}),
+            headers={"Content-Type": content_type},
+        )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("path", ["/api/auth/login", "/api/auth/register"])
+async def test_sign_in_and_registration_from_another_origin_are_403(
+    deployment: Deployment, path: str
+) -> None:
+    email = unique_email()
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        await client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        body = {"email": email if path.endswith("login") else unique_email(), "password": PASSWORD}
+        foreign = await client.post(path, json=body, headers={"Origin": "https://evil.example"})
+        null = await client.post(path, json=body, headers={"Origin": "null"})
+        cross_site = await client.post(path, json=body, headers={"Sec-Fetch-Site": "cross-site"})
+        assert foreign.status_code == null.status_code == cross_site.status_code == 403
+        assert foreign.json()["detail"] == "Cross-origin request refused"
+        assert "set-cookie" not in foreign.headers
+        same = await client.post(path, json=body, headers={"Origin": deployment.base_url})
+    assert same.status_code in (200, 201), same.text
+
+
+async def test_clients_that_send_no_origin_still_sign_in(deployment: Deployment) -> None:
+    """curl and scripts send neither Origin nor Sec-Fetch-Site."""
+    email = unique_email()
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        created = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        signed_in = await client.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}
+        )
+    assert (created.status_code, signed_in.status_code) == (201, 200)
+
+
+# --- only `Authorization: Bearer` ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+async def test_the_bearer_scheme_in_any_case_authenticates(
+    deployment: Deployment, account: Account, scheme: str
+) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        response = await client.get(
+            "/api/auth/me", headers={"Authorization": f"{scheme} {account.token}"}
+        )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header", ["Basic {token}", "Token {token}", "{token}", "Bearer", "Bearer  x"]
+)
+async def test_any_other_authorization_is_401_even_beside_a_valid_cookie(
+    deployment: Deployment, account: Account, header: str
+) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        alone = await client.get(
+            "/api/auth/me", headers={"Authorization": header.format(token=account.token)}
+        )
+        client.cookies.set(AUTH_COOKIE, account.token)
+        with_cookie = await client.get(
+            "/api/auth/me", headers={"Authorization": header.format(token=account.token)}
+        )
+        cookie_only = await client.get("/api/auth/me")
+    assert alone.status_code == with_cookie.status_code == 401
+    assert cookie_only.status_code == 200
+
+
+# --- registration switch, and e-mails that lower-casing lengthens ----------------------------
+
+
+async def test_closed_registration_is_403_and_create_user_still_works(
+    deployment: Deployment, account: Account
+) -> None:
+    email = unique_email()
+    with live_app(deployment.settings, registration="closed") as closed:
+        async with httpx.AsyncClient(base_url=closed.base_url) as client:
+            refused = await client.post(
+                "/api/auth/register", json={"email": email, "password": PASSWORD}
+            )
+            existing = await client.post(
+                "/api/auth/login", json={"email": account.email, "password": PASSWORD}
+            )
+            assert refused.status_code == 403
+            assert refused.json()["detail"] == (
+                "Registration is closed; ask the administrator for an account"
+            )
+            assert existing.status_code == 200
+            env = {
+                **os.environ,
+                **settings_env(deployment.settings),
+                "REELVAULT_REGISTRATION": "closed",
+            }
+            made = create_user(email.upper(), env)
+            assert made.returncode == 0, made.stdout + made.stderr
+            assert f"Created {email}" in made.stdout
+            signed_in = await client.post(
+                "/api/auth/login", json={"email": email, "password": PASSWORD}
+            )
+    assert signed_in.status_code == 200
+
+
+def create_user(email: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`reelvault create-user`, as an operator runs it (here as `litestar reelvault ...`)."""
+    return subprocess.run(
+        [sys.executable, "-m", "litestar", "reelvault", "create-user", "--email", email],
+        cwd=ROOT,
+        env={**env, "LITESTAR_APP": "reelvault.app:create_app"},
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+# "İ" lower-cases to two code points: 212 characters as sent, 412 once normalised.
+LENGTHENED = "İ" * 200 + "@example.com"
+
+
+async def test_an_email_that_lower_casing_pushes_past_320_is_422(deployment: Deployment) -> None:
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        registered = await client.post(
+            "/api/auth/register", json={"email": LENGTHENED, "password": PASSWORD}
+        )
+        signed_in = await client.post(
+            "/api/auth/login", json={"email": LENGTHENED, "password": PASSWORD}
+        )
+    assert registered.status_code == 422, registered.text
+    assert signed_in.status_code == 401, signed_in.text
+
+
+async def test_an_email_of_320_characters_once_lower_cased_is_accepted(
+    deployment: Deployment,
+) -> None:
+    local = "İ" * 150 + uuid.uuid4().hex[:8]  # 308 characters once lower-cased
+    email = local + "@example.com"
+    assert len(email.lower()) == 320
+    async with httpx.AsyncClient(base_url=deployment.base_url) as client:
+        registered = await client.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        signed_in = await client.post(
+            "/api/auth/login", json={"email": email.lower(), "password": PASSWORD}
+        )
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["email"] == email.lower()
+    assert signed_in.status_code == 200

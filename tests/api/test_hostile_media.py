@@ -172,8 +172,11 @@ async def test_bombs_at_once_leave_the_apps_memory_alone_and_a_good_clip_imports
     assert response.json()["width"] == 320
 
 
+# SIGKILL as the OOM killer or the wall clock sends it, SIGXCPU as RLIMIT_CPU does, SIGSEGV as
+# an FFmpeg crash ends: each as the kernel delivers it, to the real child.
+@pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGXCPU, signal.SIGSEGV], ids=str)
 async def test_a_media_child_killed_by_a_signal_is_a_415_and_leaves_nothing(
-    deployment: Deployment, account: Account, child_watch: ChildWatch
+    deployment: Deployment, account: Account, signum: signal.Signals
 ) -> None:
     source = clip(1280, 720, 4.0, moov_at_end=True, with_audio=True)
     before = media_files(deployment.media.root)
@@ -182,7 +185,7 @@ async def test_a_media_child_killed_by_a_signal_is_a_415_and_leaves_nothing(
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             for pid in media_children():
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signum)
                 return pid
             await asyncio.sleep(0.002)
         raise AssertionError("no media child was started")

@@ -266,7 +266,7 @@ async def test_an_upload_past_the_accounts_cap_is_429_at_once_while_others_uploa
             assert answer is not None and answer.status == 429, answer
             assert int(answer.headers["retry-after"]) >= 1
             assert b"2 uploads in progress" in answer.body
-            assert took < 2, f"refused after {took:.1f} s"
+            assert took < 4, f"refused after {took:.1f} s"  # before: no answer at all
             # Refused before anything of it was stored: no work folder of its own.
             assert {p.name for p in (media_root / ".incoming").iterdir()} <= working
             # Another account uploads meanwhile.

@@ -23,6 +23,7 @@ from tests.api.test_upload_abuse import (
     multipart_head,
     stalled_uploads,
     total,
+    wait_until_nothing_left,
 )
 from tests.deploy.conftest import Stack
 from tests.support.factories import register_and_login
@@ -120,3 +121,25 @@ async def test_past_its_bound_of_uploads_one_address_gets_nginxs_429(stack: Stac
             async with httpx.AsyncClient(base_url=front.nginx.base_url, timeout=5) as client:
                 listing = await client.get("/api/generations", headers=account.auth)
             assert listing.status_code == 200, listing.text
+
+
+async def test_an_upload_nginx_drops_leaves_nothing_and_frees_its_slot(stack: Stack) -> None:
+    """The client goes away mid-file: Nginx closes its connection to the app, as it does when
+    its own client_body_timeout fires, and the app drops the upload and its slot."""
+    media_root = stack.settings.media_root
+    before = media_files(media_root)
+    with behind_nginx(stack, max_uploads_per_user=1, upload_idle_seconds=60) as front:
+        account = await register_and_login(front.nginx.base_url)
+        prefix = multipart_head() + clip().read_bytes()[:100_000]
+        async with stalled_uploads(front.nginx.base_url, account.token, 1, prefix):
+            await asyncio.sleep(0.5)
+        await wait_until_nothing_left(media_root, before)
+        async with httpx.AsyncClient(
+            base_url=front.nginx.base_url, headers=account.auth, timeout=30
+        ) as client:
+            response = await client.post(
+                "/api/generations",
+                data={"prompt": "After the dropped one"},
+                files={"file": ("clip.mp4", clip(160, 90, 1.0).read_bytes(), "video/mp4")},
+            )
+        assert response.status_code == 201, response.text

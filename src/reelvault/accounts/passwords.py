@@ -27,8 +27,9 @@ T = TypeVar("T")
 _hasher = PasswordHasher()
 # Verified when the e-mail is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("reelvault-timing-equaliser")
-# Callers allowed to wait per worker thread: a second or two of work at most.
-QUEUE_PER_WORKER = 4
+# Callers allowed to wait per worker thread: a few seconds of work at most (a waiting caller
+# holds no Argon2 memory, only its request), so a burst of people signing in at once is served.
+QUEUE_PER_WORKER = 16
 HASHING_NICENESS = 10  # CPU weight 110 against the event loop's 1024 (Linux's CFS)
 
 

@@ -87,20 +87,25 @@ _FORGET = delete(sign_in_throttle).where(
 async def count_attempt(session: AsyncSession, key: str, now: datetime) -> None:
     """Count one attempt for `key` in the session's transaction (the caller commits it before
     verifying the password), or raise TooManyRequests where the key is blocked."""
-    dialect = session.get_bind().dialect.name
-    values = {"throttle_key": key, "now": now, "forget": now - FORGET_AFTER}
-    attempts = (await session.execute(_COUNT[dialect], values)).scalar()
-    if attempts is None:
+    # A blocked key is told so by a plain read: a flood of refused guesses takes no write lock.
+    until = (await session.execute(_BLOCKED_UNTIL, {"throttle_key": key})).scalar()
+    if until is None or until <= now:
+        dialect = session.get_bind().dialect.name
+        values = {"throttle_key": key, "now": now, "forget": now - FORGET_AFTER}
+        attempts = (await session.execute(_COUNT[dialect], values)).scalar()
+        if attempts is not None:
+            block = block_after(attempts)
+            if block is not None:
+                # The row is still locked by the count: no other attempt runs in between.
+                await session.execute(_BLOCK, {"throttle_key": key, "until": now + block})
+            return
+        # Blocked by a concurrent attempt since the read.
         until = (await session.execute(_BLOCKED_UNTIL, {"throttle_key": key})).scalar()
-        await session.rollback()
-        raise TooManyRequests(
-            "Too many wrong passwords; try again later",
-            retry_after=(until - now).total_seconds() if until else 1,
-        )
-    block = block_after(attempts)
-    if block is not None:
-        # The row is still locked by the count above: no other attempt runs in between.
-        await session.execute(_BLOCK, {"throttle_key": key, "until": now + block})
+    await session.rollback()
+    raise TooManyRequests(
+        "Too many wrong passwords; try again later",
+        retry_after=(until - now).total_seconds() if until else 1,
+    )
 
 
 async def forget_attempts(session: AsyncSession, key: str, now: datetime) -> None:

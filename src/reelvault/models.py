@@ -2,5 +2,6 @@
 
 from reelvault.accounts.models import User
 from reelvault.generations.models import Generation, GenerationStatus
+from reelvault.workers.models import worker_key
 
-__all__ = ("Generation", "GenerationStatus", "User")
+__all__ = ("Generation", "GenerationStatus", "User", "worker_key")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +51,22 @@ class Generation(UUIDAuditBase):
             postgresql_using="gin",
             postgresql_ops={"prompt": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        # A claim takes the oldest pending generation of any owner: a partial index holds
+        # only the queue, so it stays small however large the libraries grow.
+        Index(
+            "ix_generation_queue",
+            "created_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        # The expiry pass reads only leases in flight, soonest first.
+        Index(
+            "ix_generation_leases",
+            "lease_expires_at",
+            postgresql_where=text("status = 'processing'"),
+            sqlite_where=text("status = 'processing'"),
+        ),
     )
 
     # Typed explicitly: an FK column inferred from its target is untyped (raw bytes on SQLite)
@@ -71,6 +88,17 @@ class Generation(UUIDAuditBase):
     # Changes whenever the stored bytes do: media URLs carry it (`?v=`), so a client may cache
     # them as immutable. Null while there are no files.
     media_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The lifecycle (migration 0005): what was requested, how often a worker took it, and the
+    # lease of the worker holding it now (null unless processing).
+    aspect_ratio: Mapped[str | None] = mapped_column(String(8), default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lease_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
+    worker_key_id: Mapped[UUID | None] = mapped_column(
+        GUID(), ForeignKey("worker_key.id", ondelete="SET NULL"), default=None
+    )
 
 
 # How many generations each owner has, per status, kept exact by database triggers (migration

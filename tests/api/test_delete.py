@@ -201,6 +201,23 @@ async def test_a_failing_commit_whose_undo_fails_too_loses_no_file(
     assert trash_is_empty(deployment)
 
 
+async def test_a_failing_sync_once_the_files_moved_puts_them_back(
+    deployment: Deployment, account: Account
+) -> None:
+    """Both files are in the trash when making that durable fails (EIO): an OSError outside
+    the moves themselves, which used to escape as something else than a StorageFailure."""
+    item = await imported(account)
+    video, thumbnail = paths(deployment, item)
+    before = {video: video.read_bytes(), thumbnail: thumbnail.read_bytes()}
+    store = FailingStore(deployment.media.root, step="sync", target=".trash/*")
+    async with served_with(deployment, account, store) as client:
+        response = await client.delete(f"/api/generations/{item['id']}")
+    assert response.status_code == 500
+    assert {p: p.read_bytes() for p in before} == before
+    assert await row_exists(account, item)
+    assert trash_is_empty(deployment)
+
+
 async def test_a_stored_path_that_cannot_be_trashed_keeps_row_and_files(
     deployment: Deployment, account: Account
 ) -> None:

@@ -4,6 +4,7 @@ a database that refuses one commit."""
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +21,11 @@ from reelvault.storage.store import MediaStore
 @dataclass(frozen=True)
 class FailingStore(MediaStore):
     """The real store, except that one step fails as a disk that refuses it would: every `step`
-    ("move" or "remove") whose target matches the glob `target` raises PermissionError. A move's
-    target is its destination; globs match from the right (".trash/*/thumbnail" is the
-    thumbnail's move into a deletion's trash folder)."""
+    ("move", "remove" or "sync") whose target matches the glob `target` raises PermissionError
+    (a sync, EIO). A move's target is its destination, a sync's the folder; globs match from
+    the right (".trash/*/thumbnail" is the thumbnail's move into a deletion's trash folder)."""
 
-    step: Literal["move", "remove"] = "move"
+    step: Literal["move", "remove", "sync"] = "move"
     target: str = "*"
 
     def move(self, source: Path, target: Path) -> None:
@@ -34,6 +35,11 @@ class FailingStore(MediaStore):
     def remove(self, path: Path, *, missing_ok: bool = False) -> None:
         self._refuse("remove", path)
         super().remove(path, missing_ok=missing_ok)
+
+    def sync(self, folder: Path) -> None:
+        if self.step == "sync" and folder.match(self.target):
+            raise OSError(errno.EIO, "Input/output error", str(folder))
+        super().sync(folder)
 
     def _refuse(self, step: str, path: Path) -> None:
         if step == self.step and path.match(self.target):

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import Deployment
-from tests.support.factories import Account
+from tests.support.factories import PASSWORD, Account
 from tests.support.media import clip, media_files
 from tests.support.servers import ROOT, LiveServer, free_port, live_app, settings_env
 
@@ -53,7 +53,9 @@ class StalledUpload:
     writer: asyncio.StreamWriter
 
     @classmethod
-    async def start(cls, base_url: str, token: str, prefix: bytes) -> StalledUpload:
+    async def start(
+        cls, base_url: str, token: str, prefix: bytes, announced: int = ANNOUNCED
+    ) -> StalledUpload:
         url = urlsplit(base_url)
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
         writer.write(
@@ -61,7 +63,7 @@ class StalledUpload:
                 f"POST /api/generations HTTP/1.1\r\nHost: {url.netloc}\r\n"
                 f"Authorization: Bearer {token}\r\n"
                 f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-                f"Content-Length: {ANNOUNCED}\r\n\r\n"
+                f"Content-Length: {announced}\r\n\r\n"
             ).encode()
             + prefix
         )
@@ -92,6 +94,10 @@ class StalledUpload:
                 body += chunk
         names = [line.partition(":")[0].strip().lower() for line in lines]
         return Answer(int(status_line.split()[1]), headers, body, names)
+
+    async def send(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
 
     async def close(self) -> None:
         self.writer.close()
@@ -421,6 +427,34 @@ async def test_without_a_quota_the_upload_limit_alone_applies(
         for _ in range(2):
             response = await upload_clip(app.base_url, account, source)
             assert response.status_code == 201, response.text
+
+
+async def test_an_account_deleted_while_its_upload_streams_gets_401_and_nothing_is_stored(
+    deployment: Deployment, account: Account
+) -> None:
+    """The account was proven when the upload began; the insert proves it again, in its own
+    transaction, so a deletion in between is a 401, not a foreign-key failure (500)."""
+    media_root = deployment.settings.media_root
+    before = media_files(media_root)
+    body = multipart_head() + clip().read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
+    held_back = len(f"--{BOUNDARY}--\r\n")
+    with app_of(deployment, upload_idle_seconds=60) as app:
+        upload = await StalledUpload.start(
+            app.base_url, account.token, body[:-held_back], announced=len(body)
+        )
+        try:
+            await asyncio.sleep(0.3)
+            async with httpx.AsyncClient(base_url=app.base_url, headers=account.auth) as client:
+                deleted = await client.request(
+                    "DELETE", "/api/auth/me", json={"password": PASSWORD}
+                )
+            assert deleted.status_code == 204, deleted.text
+            await upload.send(body[-held_back:])
+            answer = await upload.answer(within=30)
+        finally:
+            await upload.close()
+    assert answer is not None and answer.status == 401, answer
+    assert_nothing_left(media_root, before)
 
 
 # --- 5. an unknown charset ---------------------------------------------------------------------

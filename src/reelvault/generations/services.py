@@ -253,7 +253,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                     if received.file_path is None:
                         raise InvalidValue("Attach the video as the form field 'file'")
                     generation = await self._store_video(
-                        owner_id, prompt, op, received.file_path, quota_bytes=policy.quota_bytes
+                        owner_id, prompt, op, received.file_path, hold_account=True
                     )
         except DomainError:
             IMPORTS.labels("rejected").inc()
@@ -271,15 +271,19 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             raise NotAuthenticated()
         return upload_limit(self.uploads.max_upload_bytes, self.uploads.quota_bytes, row.used)
 
-    async def _claim_quota(self, owner_id: UUID, size: int, quota_bytes: int) -> None:
-        """In the insert's transaction: the account's imports take turns here, so two that
-        each fit alone cannot both be stored past the quota."""
+    async def _hold_account(self, owner_id: UUID, size: int) -> None:
+        """In the insert's transaction: the account still exists (deleted while its upload
+        streamed: 401, not a foreign-key failure), and its imports take turns here, so two
+        that each fit alone cannot both be stored past the quota."""
         held = await self.session.execute(_HOLD_ACCOUNT, {"owner_id": owner_id})
         if held.rowcount != 1:  # type: ignore[attr-defined]
             raise NotAuthenticated()
+        quota = self.uploads.quota_bytes
+        if quota is None:
+            return
         used = (await self.session.execute(_USED, {"owner_id": owner_id})).scalar_one()
-        if used + size > quota_bytes:
-            raise PayloadTooLarge(quota_detail(quota_bytes, used))
+        if used + size > quota:
+            raise PayloadTooLarge(quota_detail(quota, used))
 
     async def import_file(
         self, owner_id: UUID, prompt: str, source: Path, **fields: Any
@@ -297,7 +301,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         op: journal.Operation,
         upload: Path,
         *,
-        quota_bytes: int | None = None,
+        hold_account: bool = False,
         **fields: Any,
     ) -> Generation:
         try:
@@ -330,8 +334,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             **fields,
         }
         try:
-            if quota_bytes is not None:
-                await self._claim_quota(owner_id, prepared.size, quota_bytes)
+            if hold_account:
+                await self._hold_account(owner_id, prepared.size)
             generation = await self.create(Generation(**values), auto_commit=True)
         except BaseException:
             await self.session.rollback()

@@ -8,7 +8,7 @@ peak is in the last column. The files are generated at run time (tests/support/h
 the first row, an honest clip, shows what the confinement costs a normal import.
 
     git worktree add /tmp/before-h2 bb3736e
-    .venv/bin/python bench/abuse_media.py --before /tmp/before-h2
+    .venv/bin/python bench/abuse_media.py --before /tmp/before-h2 [--after <checkout>]
 """
 
 from __future__ import annotations
@@ -149,9 +149,12 @@ async def attack(port: int, pid: int, path: Path, body: bytes, copies: int) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="a checkout of the old code")
+    parser.add_argument(
+        "--after", type=Path, default=ROOT, help="a checkout of the new code (default: this one)"
+    )
     parser.add_argument("--only", help="run only the rows whose name contains this")
     options = parser.parse_args()
-    checkouts = {"before": options.before.resolve(), "after": ROOT}
+    checkouts = {"before": options.before.resolve(), "after": options.after.resolve()}
     rows = []
     with tempfile.TemporaryDirectory(prefix="reelvault-bombs-") as scratch_name:
         scratch = Path(scratch_name)

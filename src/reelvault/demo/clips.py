@@ -12,7 +12,7 @@ import math
 import os
 import random
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -28,6 +28,13 @@ _AUDIO_RATE = 48_000
 _AUDIO_FRAME = 1024  # AAC's frame size
 _ROTATIONS = frozenset({0, 90, 180, 270, -90})
 
+# Draws over a frame's planes (Y, U, V as bytearrays, with their line sizes) before it is
+# encoded: the demo engine writes its prompt this way.
+Overlay = Callable[[list[bytearray], list[int], int], None]
+# Told (frames encoded, frames in all) after each frame: progress, pacing, or an exception to
+# stop (the clip is then removed).
+FrameCallback = Callable[[int, int], None]
+
 
 def render_clip(
     path: str | os.PathLike[str],
@@ -40,13 +47,16 @@ def render_clip(
     moov_at_end: bool = False,
     with_audio: bool = False,
     rotation: int = 0,
+    overlay: Overlay | None = None,
+    on_frame: FrameCallback | None = None,
 ) -> None:
     """Render an H.264 (yuv420p) MP4 of `width` x `height` pixels lasting `seconds`.
 
     `moov` is written first (faststart) unless `moov_at_end`, which leaves it after the media
     data as many encoders do. `with_audio` adds a mono AAC tone. `rotation` stores a display
     rotation (degrees counter-clockwise, as `VideoFrame.rotation` reports it); the pictures
-    keep `width` x `height` and players show them turned.
+    keep `width` x `height` and players show them turned. `overlay` draws on each frame;
+    `on_frame` is called after each one is encoded (an exception it raises stops the render).
     """
     _validate(width, height, seconds, fps, rotation)
     frame_count = max(1, round(seconds * fps))
@@ -57,7 +67,8 @@ def render_clip(
         ) as container:
             video = _add_video(container, width, height, fps, rotation)
             audio = _add_audio(container) if with_audio else None
-            _write(container, video, audio, _Scene(width, height, seed), frame_count, fps)
+            scene = _Scene(width, height, seed, overlay)
+            _write(container, video, audio, scene, frame_count, fps, on_frame)
     except BaseException:
         target.unlink(missing_ok=True)  # never leave half a clip behind
         raise
@@ -112,6 +123,7 @@ def _write(
     scene: _Scene,
     frame_count: int,
     fps: int,
+    on_frame: FrameCallback | None = None,
 ) -> None:
     tone = _Tone(scene.seed)
     for index in range(frame_count):
@@ -121,6 +133,8 @@ def _write(
             upto = round((index + 1) * _AUDIO_RATE / fps)
             for frame in tone.frames(upto, last=index == frame_count - 1):
                 _mux(container, audio.encode(frame))
+        if on_frame is not None:
+            on_frame(index + 1, frame_count)
     _mux(container, video.encode(None))
     if audio is not None:
         _mux(container, audio.encode(None))
@@ -159,9 +173,10 @@ class _Shape:
 class _Scene:
     """The seeded picture: stripes and a colour wash sliding diagonally, rectangles bouncing."""
 
-    def __init__(self, width: int, height: int, seed: int) -> None:
+    def __init__(self, width: int, height: int, seed: int, overlay: Overlay | None = None) -> None:
         rng = random.Random(seed)
         self.seed = seed
+        self.overlay = overlay
         self.width, self.height = width, height
         probe = av.VideoFrame(width, height, "yuv420p")
         self.line_sizes = [plane.line_size for plane in probe.planes]
@@ -203,6 +218,8 @@ class _Scene:
         ]
         for shape in self.shapes:
             self._draw(planes, shape, index)
+        if self.overlay is not None:
+            self.overlay(planes, self.line_sizes, index)
         for plane, data in zip(frame.planes, planes, strict=True):
             plane.update(data)
         return frame

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from uuid import UUID
 
+import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router, route
 from litestar.config.compression import CompressionConfig
@@ -25,9 +27,12 @@ from reelvault.accounts.passwords import Passwords
 from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
 from reelvault.delivery.responder import MediaDelivery
-from reelvault.errors import exception_handlers
+from reelvault.errors import DomainError, exception_handlers
+from reelvault.events.controllers import EventsController
+from reelvault.events.streams import LiveEvents
 from reelvault.generations.controllers import GenerationController, MediaController
 from reelvault.generations.recovery import recover_interrupted_operations
+from reelvault.generations.services import GenerationService
 from reelvault.health import HealthController
 from reelvault.observability import (
     MetricsController,
@@ -55,11 +60,25 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
     jwt_auth = build_jwt_auth(settings, db_config.get_engine())
     passwords = Passwords(settings.password_hash_workers)
 
+    async def refetch_item(generation_id: UUID, owner_id: UUID) -> str | None:
+        # An event too large for a PostgreSQL notification is read back as the API shows it.
+        async with db_config.get_session() as session:
+            try:
+                item = await GenerationService(session, store=store).item_for_owner(
+                    generation_id, owner_id
+                )
+            except DomainError:
+                return None
+        return msgspec.json.encode(item).decode()
+
+    live_events = LiveEvents.build(settings, db_config.get_engine(), refetch_item)
+
     api = Router(
         path="/",
         route_handlers=[
             AuthController,
             AccountClosureController,
+            EventsController,
             GenerationController,
             MediaController,
         ],
@@ -69,6 +88,7 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
             "owner": Provide(provide_owner, sync_to_thread=False),
             "current_user": Provide(provide_current_user, sync_to_thread=False),
             "passwords": Provide(lambda: passwords, sync_to_thread=False),
+            "live_events": Provide(lambda: live_events, sync_to_thread=False),
         },
     )
 
@@ -78,8 +98,8 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
 
     app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
-        on_startup=[recover_on_startup],
-        on_shutdown=[passwords.close],
+        on_startup=[recover_on_startup, live_events.start],
+        on_shutdown=[live_events.stop, passwords.close],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
         # After the auth hook, so the request context ends up outermost.
         on_app_init=[jwt_auth.on_app_init, install_request_context],
@@ -98,9 +118,12 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
-        # Media bodies are already compressed, and a gzipped 206 would break byte ranges.
+        # Media bodies are already compressed, and a gzipped 206 would break byte ranges;
+        # a gzipped event stream would sit in the compressor's buffer.
         compression_config=CompressionConfig(
-            backend="gzip", minimum_size=1024, exclude=["^/api/video/", "^/api/thumbnail/"]
+            backend="gzip",
+            minimum_size=1024,
+            exclude=["^/api/video/", "^/api/thumbnail/", "^/api/generations/events"],
         ),
         logging_config=logging_config(settings.log_level, as_json=settings.log_json),
         debug=settings.debug,

@@ -93,6 +93,11 @@ class StorageFailure(DomainError):
     detail = "The video could not be deleted; nothing was changed"
 
 
+class ServiceUnavailable(DomainError):
+    status_code = 503
+    detail = "Unavailable for a moment; try again shortly"
+
+
 def _error_response(
     request: Request[Any, Any, Any],
     status_code: int,

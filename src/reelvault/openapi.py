@@ -77,6 +77,9 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         416: "Range not satisfiable",
     },
     ("get", "/api/thumbnail/{generation_id}"): {404: "Thumbnail not found"},
+    ("get", "/api/generations/events"): {
+        503: "Live updates are unavailable for a moment (see Retry-After)",
+    },
     ("get", "/health/ready"): {503: "The database or the media directory is unavailable"},
 }
 

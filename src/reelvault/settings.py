@@ -47,6 +47,10 @@ class Settings:
     media_jobs: int = 2
     media_memory_bytes: int = 1024**3
     media_cpu_seconds: int = 60
+    # Live events: a comment on every open stream this often (at most 15 s, the contract's
+    # bound); a stream whose client falls this many events behind is ended (it reconnects).
+    events_ping_seconds: float = 15.0
+    events_queue_size: int = 256
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -79,6 +83,8 @@ class Settings:
             media_jobs=_int(env, "MEDIA_JOBS", 2, minimum=1),
             media_memory_bytes=_int(env, "MEDIA_MEMORY_BYTES", 1024**3, minimum=128 * 1024**2),
             media_cpu_seconds=_int(env, "MEDIA_CPU_SECONDS", 60, minimum=1),
+            events_ping_seconds=_int(env, "EVENTS_PING_SECONDS", 15, minimum=1),
+            events_queue_size=_int(env, "EVENTS_QUEUE_SIZE", 256, minimum=8),
         )
         return settings.resolved()
 
@@ -94,6 +100,8 @@ class Settings:
             )
         if not (self.accel_prefix.startswith("/") and self.accel_prefix.endswith("/")):
             raise SettingsError(f"{ENV_PREFIX}ACCEL_PREFIX must start and end with '/'")
+        if not 0 < self.events_ping_seconds <= 15:
+            raise SettingsError(f"{ENV_PREFIX}EVENTS_PING_SECONDS must be between 1 and 15")
         if self.secret_key and len(self.secret_key) < 32:
             raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters long")
         return replace(

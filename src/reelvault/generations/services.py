@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from uuid import UUID, uuid4
 
+import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
 from anyio import CancelScope, to_thread
@@ -31,6 +32,8 @@ from reelvault.errors import (
     StorageFailure,
     UnsupportedMedia,
 )
+from reelvault.events import emit
+from reelvault.events.bus import end_streams
 from reelvault.generations.admission import (
     UploadLimit,
     UploadPolicy,
@@ -336,7 +339,10 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         try:
             if hold_account:
                 await self._hold_account(owner_id, prepared.size)
-            generation = await self.create(Generation(**values), auto_commit=True)
+            generation = await self.create(Generation(**values))
+            item = to_item(generation, file_available=True)
+            await emit(self.session, owner_id, "generation", msgspec.to_builtins(item))
+            await self.session.commit()
         except BaseException:
             await self.session.rollback()
             await to_thread.run_sync(files.remove_placed, self.store, placed, op)
@@ -363,6 +369,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         UPDATE). Then the files go to the trash, the deletion commits, and the trash is emptied;
         a failure before the commit rolls back and puts every file back."""
         row = await self.delete_row(generation_id, owner_id)
+        await emit(self.session, owner_id, "deleted", {"generation_id": str(generation_id)})
         wanted = {
             kind: relpath
             for kind, relpath in (("video", row.video_path), ("thumbnail", row.thumbnail_path))
@@ -410,6 +417,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             raise NotAuthenticated()
         rows = (await self.session.execute(_DELETE_LIBRARY, {"owner_id": owner_id})).all()
         await drop_owner()
+        await end_streams(self.session, owner_id)  # the account's open streams end with it
         wanted = {
             f"{row.id}.{kind}": relpath
             for row in rows

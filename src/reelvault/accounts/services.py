@@ -176,7 +176,7 @@ class UserService(SQLAlchemyAsyncRepositoryService[User]):
         if row is None:
             await session.rollback()
             raise NotAuthenticated()
-        key = throttle_key(row.email, address)
+        key = throttle_key(row.email, address, purpose="own-password")
         await count_attempt(session, key, datetime.now(UTC))
         await session.commit()
         if not await passwords.verify(row.password_hash, password):

@@ -37,9 +37,11 @@ _t = sign_in_throttle.c
 _NOW = bindparam("now", type_=DateTimeUTC(timezone=True))
 
 
-def throttle_key(email: str, address: str) -> str:
-    """The row's key: a digest, so it has a fixed length and the table holds no e-mail."""
-    return hashlib.sha256(f"{email}\n{address}".encode()).hexdigest()
+def throttle_key(email: str, address: str, purpose: str = "sign-in") -> str:
+    """The row's key: a digest, so it has a fixed length and the table holds no e-mail.
+    `purpose` keeps sign-ins apart from a signed-in user's own password checks (change of
+    password, closing the account): a mistyped current password never blocks signing in."""
+    return hashlib.sha256(f"{purpose}\n{email}\n{address}".encode()).hexdigest()
 
 
 def block_after(attempts: int) -> timedelta | None:

@@ -3,8 +3,8 @@
 - `worker_key`: one row per key a generator process authenticates with; only the SHA-256 of
   the key is kept (keys are 32 random bytes, so no slow hash is needed). Revoking deletes it.
 - `generation`: the requested `aspect_ratio`, how many `attempts` workers made, the current
-  lease (`lease_token`, `lease_expires_at`) and the key that holds it (`worker_key_id`, set
-  null when the key goes).
+  lease (`lease_token`, `lease_seconds`, `lease_expires_at`) and the key that took it last
+  (`worker_key_id`, set null when the key goes).
 - Two partial indexes: the queue (pending, oldest first) that a claim reads, and the leases in
   flight that the expiry pass reads.
 
@@ -56,6 +56,7 @@ def upgrade() -> None:
         "generation", sa.Column("attempts", sa.Integer(), server_default="0", nullable=False)
     )
     op.add_column("generation", sa.Column("lease_token", sa.String(length=64), nullable=True))
+    op.add_column("generation", sa.Column("lease_seconds", sa.Integer(), nullable=True))
     op.add_column(
         "generation",
         sa.Column("lease_expires_at", DateTimeUTC(timezone=True), nullable=True),
@@ -100,7 +101,7 @@ def downgrade() -> None:
     else:
         op.drop_constraint(FK_NAME, "generation", type_="foreignkey")
         op.drop_column("generation", "worker_key_id")
-    for name in ("lease_expires_at", "lease_token", "attempts", "aspect_ratio"):
+    for name in ("lease_expires_at", "lease_seconds", "lease_token", "attempts", "aspect_ratio"):
         op.drop_column("generation", name)
     op.drop_table("worker_key")
 

@@ -43,6 +43,9 @@ from reelvault.openapi import document_errors
 from reelvault.security_headers import add_security_headers
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
+from reelvault.workers.auth import worker_key_auth
+from reelvault.workers.controllers import WorkerController
+from reelvault.workers.expiry import LeaseExpiry
 
 # The wheel carries the gallery inside the package; a source checkout keeps it at the top.
 _PACKAGED_WEB = Path(__file__).resolve().parent / "web"
@@ -59,6 +62,14 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
     db_config = build_sqlalchemy_config(settings)
     jwt_auth = build_jwt_auth(settings, db_config.get_engine())
     passwords = Passwords(settings.password_hash_workers)
+    # Settles leases that ran out, every 2 s in every process (they agree: one statement).
+    lease_expiry = LeaseExpiry(db_config, settings.max_attempts)
+    # /api/worker/...: worker keys, never user tokens (the JWT auth excludes these paths).
+    workers = Router(
+        path="/",
+        route_handlers=[WorkerController],
+        middleware=[worker_key_auth(db_config.get_engine())],
+    )
 
     async def refetch_item(generation_id: UUID, owner_id: UUID) -> str | None:
         # An event too large for a PostgreSQL notification is read back as the API shows it.
@@ -81,6 +92,7 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
             EventsController,
             GenerationController,
             MediaController,
+            workers,
         ],
         guards=[cookie_requests_from_own_origin, json_bodies_only],
         dependencies={
@@ -98,8 +110,8 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
 
     app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
-        on_startup=[recover_on_startup, live_events.start],
-        on_shutdown=[live_events.stop, passwords.close],
+        on_startup=[recover_on_startup, lease_expiry.start, live_events.start],
+        on_shutdown=[lease_expiry.stop, live_events.stop, passwords.close],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
         # After the auth hook, so the request context ends up outermost.
         on_app_init=[jwt_auth.on_app_init, install_request_context],

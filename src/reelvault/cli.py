@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
 import anyio
 import click
 from litestar.plugins import CLIPluginProtocol
 
 from reelvault.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -18,7 +27,7 @@ def _settings() -> Settings:
 
 @click.group(name="reelvault")
 def reelvault_cli() -> None:
-    """Manage reelvault: the demo account and users."""
+    """Manage reelvault: the demo account, users and worker keys."""
 
 
 @reelvault_cli.command("demo")
@@ -79,6 +88,71 @@ def create_user(email: str, password: str) -> None:
     except Conflict as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"Created {credentials.email} ({user_id}).")
+
+
+@reelvault_cli.group("worker-key")
+def worker_key() -> None:
+    """Keys that generator processes (workers) authenticate with."""
+
+
+def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work(session)` on a session of the configured database; domain errors exit 1."""
+    from reelvault.db import build_sqlalchemy_config
+    from reelvault.errors import DomainError
+
+    async def run() -> T:
+        config = build_sqlalchemy_config(_settings())
+        try:
+            async with config.get_session() as session:
+                return await work(session)
+        finally:
+            await config.get_engine().dispose()
+
+    try:
+        return anyio.run(run)
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@worker_key.command("create")
+@click.argument("name")
+def worker_key_create(name: str) -> None:
+    """Create a key named NAME and print it (this is the only time it is shown)."""
+    from reelvault.workers.keyring import create_key
+
+    key = _with_session(lambda session: create_key(session, name))
+    click.echo(key)
+    click.echo(f"Worker key {name!r} created. It is shown only once: keep it now.", err=True)
+
+
+@worker_key.command("list")
+def worker_key_list() -> None:
+    """Every key's name, when it was made and when it was last used (to the minute)."""
+    from reelvault.workers.keyring import list_keys
+
+    keys = _with_session(list_keys)
+    if not keys:
+        click.echo("No worker keys.")
+        return
+    width = max(len("NAME"), *(len(key.name) for key in keys))
+    click.echo(f"{'NAME':<{width}}  {'CREATED':<20}  LAST USED")
+    for key in keys:
+        used = _when(key.last_used_at) if key.last_used_at else "never"
+        click.echo(f"{key.name:<{width}}  {_when(key.created_at):<20}  {used}")
+
+
+@worker_key.command("revoke")
+@click.argument("name")
+def worker_key_revoke(name: str) -> None:
+    """End the key NAME at once, on every app process."""
+    from reelvault.workers.keyring import revoke_key
+
+    _with_session(lambda session: revoke_key(session, name))
+    click.echo(f"Worker key {name!r} revoked.")
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ReelvaultCLIPlugin(CLIPluginProtocol):

@@ -88,6 +88,11 @@ class TooManyRequests(DomainError):
         self.retry_after = retry_after
 
 
+class Gone(DomainError):
+    status_code = 410
+    detail = "Gone"
+
+
 class StorageFailure(DomainError):
     status_code = 500
     detail = "The video could not be deleted; nothing was changed"

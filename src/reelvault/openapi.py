@@ -28,6 +28,9 @@ ERROR_SCHEMA = Schema(
 )
 
 PUBLIC = {"/api/auth/login", "/api/auth/register"}
+WORKER_KEY_REFUSED = "Missing, unknown or revoked worker key (a user's token is refused here)"
+LEASE_LOST = "The lease is no longer valid: it ran out, or another claim replaced it"
+JOB_DELETED = "The owner deleted the generation: stop working on it"
 EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("post", "/api/auth/register"): {
         403: "Registration is closed, or the request comes from another origin",
@@ -49,11 +52,37 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         503: "Too many sign-ins at once; try again in a moment",
     },
     ("post", "/api/generations"): {
-        400: "The body is not a multipart/form-data upload",
+        400: "The body is not valid JSON, or a malformed multipart/form-data upload",
         408: "The body stopped arriving (nothing for REELVAULT_UPLOAD_IDLE_SECONDS)",
         413: "The file is larger than the maximum upload size or the storage quota leaves",
-        415: "The file is not a playable video",
+        415: "The body is neither application/json nor multipart/form-data, or the file is "
+        "not a playable video",
         429: "Too many uploads of this account at once; see Retry-After",
+    },
+    ("post", "/api/worker/claim"): {
+        401: WORKER_KEY_REFUSED,
+        415: "The body is not application/json",
+    },
+    ("post", "/api/worker/jobs/{generation_id}/heartbeat"): {
+        401: WORKER_KEY_REFUSED,
+        409: LEASE_LOST,
+        410: JOB_DELETED,
+        415: "The body is not application/json",
+    },
+    ("post", "/api/worker/jobs/{generation_id}/complete"): {
+        400: "The body is not a multipart/form-data upload",
+        401: WORKER_KEY_REFUSED,
+        408: "The body stopped arriving (nothing for REELVAULT_UPLOAD_IDLE_SECONDS)",
+        409: LEASE_LOST,
+        410: JOB_DELETED,
+        413: "The file is larger than the maximum upload size or the owner's quota leaves",
+        415: "The file is not a playable video (the job stays processing under its lease)",
+    },
+    ("post", "/api/worker/jobs/{generation_id}/fail"): {
+        401: WORKER_KEY_REFUSED,
+        409: LEASE_LOST,
+        410: JOB_DELETED,
+        415: "The body is not application/json",
     },
     ("delete", "/api/auth/me"): {
         401: "Missing, invalid or expired token, or the password is incorrect",

@@ -47,6 +47,8 @@ class Settings:
     media_jobs: int = 2
     media_memory_bytes: int = 1024**3
     media_cpu_seconds: int = 60
+    # Workers: how many times a generation may be taken before it fails for good.
+    max_attempts: int = 3
     # Live events: a comment on every open stream this often (at most 15 s, the contract's
     # bound); a stream whose client falls this many events behind is ended (it reconnects).
     events_ping_seconds: float = 15.0
@@ -83,6 +85,7 @@ class Settings:
             media_jobs=_int(env, "MEDIA_JOBS", 2, minimum=1),
             media_memory_bytes=_int(env, "MEDIA_MEMORY_BYTES", 1024**3, minimum=128 * 1024**2),
             media_cpu_seconds=_int(env, "MEDIA_CPU_SECONDS", 60, minimum=1),
+            max_attempts=_int(env, "MAX_ATTEMPTS", 3, minimum=1),
             events_ping_seconds=_int(env, "EVENTS_PING_SECONDS", 15, minimum=1),
             events_queue_size=_int(env, "EVENTS_QUEUE_SIZE", 256, minimum=8),
         )

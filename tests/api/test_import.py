@@ -175,9 +175,12 @@ async def test_missing_file_is_422(deployment: Deployment, account: Account) -> 
 
 
 async def test_a_body_that_is_not_multipart_is_refused(account: Account) -> None:
-    response = await account.client.post("/api/generations", json={"prompt": "x"})
-    assert response.status_code == 400
-    assert response.json()["detail"] == "Send the video as multipart/form-data"
+    # (A JSON body is a generation request: tests/api/test_generation_requests.py.)
+    response = await account.client.post(
+        "/api/generations", content=b"prompt=x", headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 415
+    assert response.json()["detail"] == "Send the body as application/json or multipart/form-data"
 
 
 async def test_import_needs_a_token(deployment: Deployment) -> None:

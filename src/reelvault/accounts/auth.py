@@ -39,6 +39,8 @@ PUBLIC_PATHS = (
     "^/health",
     "^/metrics$",
 )
+# Authenticated by worker keys instead (reelvault.workers.auth): a user's token is no use there.
+WORKER_PATHS = ("^/api/worker/",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,7 @@ def build_jwt_auth(settings: Settings, engine: AsyncEngine) -> JWTCookieAuth[Pri
         path=COOKIE_PATH,
         default_token_expiration=timedelta(seconds=settings.token_lifetime_seconds),
         require_claims=["exp", "iat", "sub", "jti"],
-        exclude=list(PUBLIC_PATHS),
+        exclude=[*PUBLIC_PATHS, *WORKER_PATHS],
         # Litestar skips HEAD by default; our media HEAD answers must be authorised like GET.
         exclude_http_methods=["OPTIONS"],
     )

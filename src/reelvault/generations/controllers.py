@@ -7,19 +7,26 @@ from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter, SkipValidation
 
-from reelvault.accounts.auth import Principal
+from reelvault.accounts.auth import JSON, Principal, media_type
 from reelvault.delivery.responder import MediaDelivery, thumbnail_file, video_file
+from reelvault.generations.bodies import read_json
 from reelvault.generations.deps import provide_generations
 from reelvault.generations.listing import ListingQuery, SortOrder
 from reelvault.generations.models import GenerationStatus
 from reelvault.generations.openapi import VIDEO_RESPONSES, ImportOperation, VideoOperation
-from reelvault.generations.schemas import DeletedGeneration, GenerationItem, GenerationPage
+from reelvault.generations.schemas import (
+    DeletedGeneration,
+    GenerationItem,
+    GenerationPage,
+    GenerationRequest,
+)
 from reelvault.generations.services import GenerationService
 from reelvault.paths import parse_id
 
 # The token's principal: each service call below proves the account in its own statement.
 Owner = NamedDependency[SkipValidation[Principal]]
 Generations = NamedDependency[SkipValidation[GenerationService]]
+MULTIPART = "multipart/form-data"
 Version = Annotated[
     str | None,
     QueryParameter(
@@ -77,18 +84,22 @@ class GenerationController(Controller):
     @post(
         "/",
         status_code=201,
-        summary="Import a video file as a completed generation",
+        summary="Request a generation (JSON), or import a video file (multipart)",
         operation_class=ImportOperation,
-        # The body is streamed to disk by the service, which enforces the upload limit itself.
+        # An import is streamed to disk by the service, which enforces the upload limit itself;
+        # a JSON request is read with its own small bound.
         request_max_body_size=None,
+        opt={"body_media_types": (JSON, MULTIPART)},
     )
-    async def import_generation(
+    async def create_generation(
         self, request: Request[Principal, Any, Any], owner: Owner, generations: Generations
     ) -> GenerationItem:
+        content_type = request.headers.get("content-type")
+        if media_type(content_type or "") == JSON:
+            wanted = await read_json(request.stream(), GenerationRequest)
+            return await generations.request(owner.id, wanted)
         # The service proves the account itself, then streams with no connection held.
-        return await generations.import_upload(
-            owner.id, request.stream(), request.headers.get("content-type")
-        )
+        return await generations.import_upload(owner.id, request.stream(), content_type)
 
     @delete(
         "/{generation_id:str}",

@@ -63,6 +63,8 @@ ITEM_COLUMNS = tuple(
         "file_size",
         "progress",
         "error",
+        "aspect_ratio",
+        "attempts",
         "created_at",
         "completed_at",
     )

@@ -89,10 +89,12 @@ class Generation(UUIDAuditBase):
     # them as immutable. Null while there are no files.
     media_version: Mapped[str | None] = mapped_column(String(32), default=None)
     # The lifecycle (migration 0005): what was requested, how often a worker took it, and the
-    # lease of the worker holding it now (null unless processing).
+    # lease of the worker holding it now (null unless processing), and the key that took it last.
     aspect_ratio: Mapped[str | None] = mapped_column(String(8), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     lease_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    # A heartbeat extends the lease by the length its claim asked for.
+    lease_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

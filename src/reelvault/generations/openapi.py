@@ -16,14 +16,34 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+# `POST /api/generations` with a JSON body: what a worker is to make.
+GENERATION_REQUEST = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["prompt"],
+    properties={
+        "prompt": Schema(type=OpenAPIType.STRING, min_length=1, max_length=2000),
+        "duration": Schema(
+            type=OpenAPIType.INTEGER, minimum=1, maximum=60, default=15, description="Seconds"
+        ),
+        "aspect_ratio": Schema(
+            type=OpenAPIType.STRING, enum=["9:16", "16:9", "1:1"], default="9:16"
+        ),
+    },
+    additional_properties=False,
+)
+
 
 @dataclass
 class ImportOperation(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             required=True,
-            description="The video file and the prompt it was generated from",
+            description=(
+                "JSON: request a generation (a worker makes it; it starts pending). "
+                "multipart/form-data: import a video file and the prompt it was generated from"
+            ),
             content={
+                "application/json": OpenAPIMediaType(schema=GENERATION_REQUEST),
                 "multipart/form-data": OpenAPIMediaType(
                     schema=Schema(
                         type=OpenAPIType.OBJECT,
@@ -39,7 +59,7 @@ class ImportOperation(Operation):
                             ),
                         },
                     )
-                )
+                ),
             },
         )
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -23,6 +23,9 @@ class GenerationItem(msgspec.Struct):
     file_available: bool
     progress: int | None
     error: str | None
+    # As requested (null for an import); how many times a worker took it (0 for an import).
+    aspect_ratio: str | None
+    attempts: int
     created_at: datetime
     completed_at: datetime | None
 
@@ -34,6 +37,17 @@ class GenerationPage(msgspec.Struct):
     # Pass it back as `cursor` for the page after this one; null on the last page.
     next_cursor: str | None
     generations: list[GenerationItem]
+
+
+AspectRatio = Literal["9:16", "16:9", "1:1"]
+
+
+class GenerationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """`POST /api/generations` with a JSON body: a generation for a worker to make."""
+
+    prompt: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, pattern=r"^[^\x00]*$")]
+    duration: Annotated[int, msgspec.Meta(ge=1, le=60, description="Seconds")] = 15
+    aspect_ratio: AspectRatio = "9:16"
 
 
 class DeletedGeneration(msgspec.Struct):
@@ -72,6 +86,8 @@ def to_item(row: Any, *, file_available: bool) -> GenerationItem:
         file_available=completed and file_available,
         progress=row.progress if in_flight else None,
         error=row.error if status == GenerationStatus.FAILED else None,
+        aspect_ratio=row.aspect_ratio,
+        attempts=row.attempts or 0,
         created_at=row.created_at,
         completed_at=row.completed_at,
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import shutil
@@ -8,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from uuid import UUID, uuid4
 
 import msgspec
@@ -48,8 +49,18 @@ from reelvault.generations.listing import (
     total_statement,
 )
 from reelvault.generations.models import Generation, GenerationStatus
-from reelvault.generations.schemas import GenerationItem, GenerationPage, to_item
-from reelvault.generations.upload import idle_cut, multipart_boundary, receive_upload
+from reelvault.generations.schemas import (
+    GenerationItem,
+    GenerationPage,
+    GenerationRequest,
+    to_item,
+)
+from reelvault.generations.upload import (
+    ReceivedUpload,
+    idle_cut,
+    multipart_boundary,
+    receive_upload,
+)
 from reelvault.media.errors import NotAVideoError
 from reelvault.media.jobs import MediaJobs
 from reelvault.media.limits import MediaLimits
@@ -59,6 +70,7 @@ from reelvault.storage import files, journal
 from reelvault.storage.store import MediaStore
 
 PROMPT_MAX = 2000
+Saved = TypeVar("Saved")
 
 logger = logging.getLogger("reelvault.generations")
 
@@ -487,6 +499,116 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             # Unsettled, the operation's folder stays: recovery puts the files back at the
             # next start, the rows being there.
             logger.exception("delete %s: files left in the trash for recovery", op.folder.name)
+
+    async def request(self, owner_id: UUID, wanted: GenerationRequest) -> GenerationItem:
+        """A pending generation for a worker to make (`POST /api/generations`, JSON)."""
+        prompt = validate_prompt(wanted.prompt)
+        # Proves the account in the insert's transaction: a gone account is 401, not a
+        # foreign-key failure.
+        held = await self.session.execute(_HOLD_ACCOUNT, {"owner_id": owner_id})
+        if held.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotAuthenticated()
+        generation = await self.create(
+            Generation(
+                user_id=owner_id,
+                prompt=prompt,
+                status=GenerationStatus.PENDING,
+                duration=wanted.duration,
+                aspect_ratio=wanted.aspect_ratio,
+                progress=0,
+                attempts=0,
+            )
+        )
+        item = to_item(generation, file_available=False)
+        await emit(self.session, owner_id, "generation", msgspec.to_builtins(item))
+        log_event(
+            logger,
+            "request",
+            user_id=owner_id,
+            generation_id=generation.id,
+            duration=wanted.duration,
+            aspect_ratio=wanted.aspect_ratio,
+        )
+        return item
+
+    @contextlib.asynccontextmanager
+    async def received_video(
+        self, owner_id: UUID, body: AsyncIterator[bytes], content_type: str | None
+    ) -> AsyncIterator[tuple[journal.Operation, ReceivedUpload]]:
+        """A multipart body with a `file` streamed into a fresh import operation, under the
+        import's rules (upload limit, the owner's quota, the idle cut-off), with no database
+        connection held while it streams. The operation (and its files) ends with the block."""
+        boundary = multipart_boundary(content_type)
+        limit = await self._upload_limit(owner_id)
+        with journal.operation(self.store.incoming_dir(), "import") as op:
+            received = await receive_upload(
+                idle_cut(body, self.uploads.idle_seconds),
+                boundary,
+                op.folder / "upload",
+                file_field="file",
+                max_file_bytes=limit.max_bytes,
+                too_large=limit.detail,
+            )
+            if received.file_path is None:
+                raise InvalidValue("Attach the video as the form field 'file'")
+            yield op, received
+
+    async def attach_video(
+        self,
+        generation_id: UUID,
+        owner_id: UUID,
+        op: journal.Operation,
+        upload: Path,
+        save: Callable[[dict[str, Any]], Awaitable[Saved]],
+    ) -> Saved:
+        """The import's pipeline for a generation that exists already (a worker's result):
+        probe, faststart and thumbnail in a media child (415 otherwise), place the files under
+        the generation's names, then `save(media columns)`, which writes and commits. All or
+        nothing: whatever `save` raises, the session rolls back and the files go."""
+        try:
+            prepared = await self.media_jobs.prepare(upload, op.folder)
+        except NotAVideoError as exc:
+            log_event(
+                logger,
+                "import",
+                user_id=owner_id,
+                generation_id=generation_id,
+                outcome="rejected",
+                reason=exc.reason,
+            )
+            raise UnsupportedMedia(exc.message) from exc
+        placed = await to_thread.run_sync(
+            files.place_imported, self.store, op, generation_id, prepared.video, prepared.thumbnail
+        )
+        media = {
+            "video_path": placed["video"],
+            "thumbnail_path": placed["thumbnail"],
+            "media_version": new_media_version(),
+            "duration": round(prepared.info.duration_seconds),
+            "width": prepared.info.width,
+            "height": prepared.info.height,
+            "file_size": prepared.size,
+        }
+        try:
+            saved = await save(media)
+        except BaseException:
+            with CancelScope(shield=True):
+                await self.session.rollback()
+                await to_thread.run_sync(files.remove_placed, self.store, placed, op)
+            raise
+        log_event(
+            logger,
+            "import",
+            user_id=owner_id,
+            generation_id=generation_id,
+            outcome="stored",
+            bytes=prepared.size,
+            width=prepared.info.width,
+            height=prepared.info.height,
+            duration_s=round(prepared.info.duration_seconds, 2),
+            codec=prepared.info.video_codec,
+        )
+        return saved
 
     async def to_items(self, rows: Sequence[Any]) -> list[GenerationItem]:
         completed = [

@@ -117,7 +117,11 @@ class Worker:
             sent_at = time.monotonic()
             if response.status_code == 200:
                 self.idle.reset()
-                await self.work(response.json(), sent_at)
+                try:
+                    await self.work(response.json(), sent_at)
+                except Exception:
+                    # A bug here must not end the worker: the lease puts the job back.
+                    logger.exception("the job ended unexpectedly")
             elif response.status_code == 204:
                 await self._pause(self.idle.next())
             elif response.status_code in (401, 403):
@@ -286,6 +290,13 @@ class Worker:
 
     async def _heartbeats(self, job: Job, lease: Lease) -> str:
         """Runs beside the engine; returns why the job is lost (its end is the job's end)."""
+        try:
+            return await self._beat(job, lease)
+        except Exception as exc:
+            logger.exception("%s: heartbeats stopped", job.generation_id)
+            return f"heartbeats stopped ({type(exc).__name__})"
+
+    async def _beat(self, job: Job, lease: Lease) -> str:
         job_id = str(job.generation_id)
         sent_progress: int | None = None
         sent_time = time.monotonic()

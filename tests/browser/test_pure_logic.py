@@ -184,3 +184,249 @@ def test_api_errors_become_plain_words(blank: Page) -> None:
     assert result["noPrompt"] == {"prompt": "Write the prompt the video was generated from."}
     assert "2,000 characters" in result["longPrompt"]["prompt"]
     assert "error 503" in result["crashed"]
+
+
+def test_a_live_event_moves_a_card_through_its_life(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const { applyEvent } = await import('/js/lib/live-list.js');
+          const at = (minute) => `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z`;
+          const item = (id, minute, fields = {}) => ({ id, prompt: `Ad ${id}`, status: 'completed',
+            created_at: at(minute), attempts: 0, progress: null, ...fields });
+          const all = { status: '', q: '' };
+          const start = { items: [item('b', 20), item('a', 10)], total: 2, nextCursor: null };
+          const steps = {};
+          let state = applyEvent(start, { type: 'generation',
+            item: item('c', 30, { status: 'pending', progress: 0 }) }, all);
+          steps.created = [state.items.map((i) => i.id), state.total];
+          const asBefore = state;
+          state = applyEvent(state, { type: 'generation',
+            item: item('c', 30, { status: 'processing', progress: 40, attempts: 1 }) }, all);
+          steps.progress = [state.items[0].status, state.items[0].progress, state.total];
+          // An older event arriving late changes nothing.
+          const late = applyEvent(state, { type: 'generation',
+            item: item('c', 30, { status: 'processing', progress: 10, attempts: 1 }) }, all);
+          steps.lateIsIgnored = late === state;
+          state = applyEvent(state, { type: 'generation',
+            item: item('c', 30, { status: 'completed', attempts: 1 }) }, all);
+          steps.completed = state.items[0].status;
+          const regress = applyEvent(state, { type: 'generation',
+            item: item('c', 30, { status: 'processing', progress: 90, attempts: 1 }) }, all);
+          steps.finishedStaysFinished = regress === state;
+          state = applyEvent(state, { type: 'deleted', generation_id: 'c' }, all);
+          steps.deleted = [state.items.map((i) => i.id), state.total];
+          const unknown = applyEvent(state, { type: 'deleted', generation_id: 'zzz' }, all);
+          steps.unknownDeleteIsIgnored = unknown === state;
+          steps.untouched = asBefore.items[0].status;
+          return steps;
+        }"""
+    )
+    assert result["created"] == [["c", "b", "a"], 3]
+    assert result["progress"] == ["processing", 40, 3]
+    assert result["lateIsIgnored"] is True
+    assert result["completed"] == "completed"
+    assert result["finishedStaysFinished"] is True
+    assert result["deleted"] == [["b", "a"], 2]
+    assert result["unknownDeleteIsIgnored"] is True
+    # The reducer never changes the state it was given.
+    assert result["untouched"] == "pending"
+
+
+def test_live_events_respect_the_filters_and_the_pages_not_loaded(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const { applyEvent, matchesQuery } = await import('/js/lib/live-list.js');
+          const at = (minute) => `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z`;
+          const item = (id, minute, fields = {}) => ({ id, prompt: `Ad ${id}`, status: 'processing',
+            created_at: at(minute), attempts: 1, progress: 10, ...fields });
+          const processing = { status: 'processing', q: '' };
+          const start = { items: [item('d', 40), item('c', 30)], total: 5, nextCursor: 'more' };
+          // Completing leaves the "processing" filter: the card goes, the count follows.
+          const done = applyEvent(start, { type: 'generation',
+            item: item('d', 40, { status: 'completed' }) }, processing);
+          // One older than the last card shown belongs to a page not fetched yet.
+          const older = applyEvent(start, { type: 'generation', item: item('a', 5) }, processing);
+          // One that enters the filter inside the loaded range takes its place in the order.
+          const between = applyEvent(start, { type: 'generation', item: item('x', 35) },
+            processing);
+          // Same minute: the id breaks the tie, descending, as the listing does.
+          const tie = applyEvent(start, { type: 'generation', item: item('e', 40) }, processing);
+          const other = applyEvent(start, { type: 'generation',
+            item: item('p', 50, { status: 'pending' }) }, processing);
+          const search = { status: '', q: 'RED_' };
+          return {
+            done: [done.items.map((i) => i.id), done.total],
+            olderIgnored: older === start,
+            between: between.items.map((i) => i.id),
+            tie: tie.items.map((i) => i.id),
+            otherStatusIgnored: other === start,
+            matches: [matchesQuery({ status: 'failed', prompt: 'A red_car' }, search),
+                      matchesQuery({ status: 'failed', prompt: 'A red car' }, search)],
+          };
+        }"""
+    )
+    assert result["done"] == [["c"], 4]
+    assert result["olderIgnored"] is True
+    assert result["between"] == ["d", "x", "c"]
+    assert result["tie"] == ["e", "d", "c"]
+    assert result["otherStatusIgnored"] is True
+    assert result["matches"] == [True, False]
+
+
+def test_a_refetched_first_page_replaces_what_it_covers(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const { mergeFirstPage } = await import('/js/lib/live-list.js');
+          const item = (id, minute, status = 'completed') => ({ id, prompt: id, status,
+            created_at: `2026-01-01T10:${String(minute).padStart(2, '0')}:00Z` });
+          // Three pages of two were loaded: f e | d c | b a (and more after).
+          const shown = { items: [item('f', 6, 'pending'), item('e', 5), item('d', 4), item('c', 3),
+                                  item('b', 2), item('a', 1)], total: 9, nextCursor: 'after-a' };
+          // Meanwhile g was made, e deleted, f completed.
+          const fresh = { generations: [item('g', 7), item('f', 6), item('d', 4)], total: 9,
+                          next_cursor: 'after-d' };
+          const merged = mergeFirstPage(shown, fresh);
+          // Only one page was loaded: the fresh page's cursor goes on from it.
+          const one = mergeFirstPage({ items: [item('f', 6), item('e', 5)], total: 2,
+                                       nextCursor: 'after-e' }, fresh);
+          const last = mergeFirstPage(shown, { generations: [item('g', 7)], total: 1,
+                                               next_cursor: null });
+          return {
+            ids: merged.items.map((i) => i.id), status: merged.items[1].status,
+            cursor: merged.nextCursor, total: merged.total,
+            one: [one.items.map((i) => i.id), one.nextCursor],
+            last: [last.items.map((i) => i.id), last.nextCursor, last.total],
+          };
+        }"""
+    )
+    # The fresh page covers g..d: e is gone; the pages after it stay, and so does their cursor.
+    assert result["ids"] == ["g", "f", "d", "c", "b", "a"]
+    assert result["status"] == "completed"
+    assert result["cursor"] == "after-a"
+    assert result["total"] == 9
+    assert result["one"] == [["g", "f", "d"], "after-d"]
+    assert result["last"] == [["g"], None, 1]
+
+
+def test_the_generation_form_follows_the_contract(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const g = await import('/js/lib/generation-request.js');
+          const v = (prompt, duration, aspectRatio) =>
+            g.validateGenerationRequest({ prompt, duration, aspectRatio });
+          const emoji = '\\u{1F3AC}';
+          return {
+            good: v('  A red car at dusk  ', '15', '9:16'),
+            edges: [v('x', '1', '1:1').errors, v('x', '60', '16:9').errors,
+                    v('y'.repeat(2000), '15', '9:16').errors],
+            // 2000 emoji are 4000 UTF-16 units but 2000 characters, as the server counts.
+            emoji: v(emoji.repeat(2000), '15', '9:16').errors,
+            tooLong: v('y'.repeat(2001), '15', '9:16').errors,
+            blank: v('   ', '15', '9:16').errors,
+            nul: v('a\\u0000b', '15', '9:16').errors,
+            durations: ['0', '61', '1.5', '', 'ten', '-3', '1e1'].map(
+              (d) => Object.keys(v('x', d, '9:16').errors)),
+            ratios: ['4:3', '', '9:16 '].map((r) => Object.keys(v('x', '5', r).errors)),
+            clipped: [g.clipPrompt('Short one'),
+                      g.clipPrompt('A slow dolly shot over a neon city at night with rain '
+                                   + 'on the lens and reflections', 40),
+                      g.clipPrompt('x'.repeat(80), 10)],
+          };
+        }"""
+    )
+    assert result["good"] == {
+        "request": {"prompt": "A red car at dusk", "duration": 15, "aspect_ratio": "9:16"},
+        "errors": {},
+    }
+    assert result["edges"] == [{}, {}, {}]
+    assert result["emoji"] == {}
+    assert "2,001 characters" in result["tooLong"]["prompt"]
+    assert result["blank"] == {"prompt": "Write a prompt: what should the video show?"}
+    assert result["nul"] == {"prompt": "The prompt cannot contain NUL characters."}
+    assert result["durations"] == [["duration"]] * 7
+    assert result["ratios"] == [["aspect_ratio"]] * 3
+    assert result["clipped"] == [
+        "Short one",
+        "A slow dolly shot over a neon city at…",
+        "xxxxxxxxxx…",
+    ]
+
+
+def test_announcements_only_for_a_requested_generation_that_finishes(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const { announcement } = await import('/js/lib/generation-request.js');
+          const made = (status, fields = {}) => ({ id: 'g', prompt: 'Sunset over the bay',
+            status, aspect_ratio: '9:16', attempts: 1, error: null, ...fields });
+          const imported = { id: 'i', prompt: 'Imported', status: 'completed',
+            aspect_ratio: null, attempts: 0 };
+          return [
+            announcement('processing', made('completed')),
+            announcement(undefined, made('completed')),
+            announcement('processing',
+                         made('failed', { error: 'The generator stopped responding' })),
+            announcement('pending', made('processing')),
+            announcement('completed', made('completed')),
+            announcement(undefined, imported),
+          ];
+        }"""
+    )
+    assert result == [
+        "Sunset over the bay is ready",
+        "Sunset over the bay is ready",
+        "Sunset over the bay failed: The generator stopped responding",
+        None,
+        None,
+        None,
+    ]
+
+
+def test_reconnect_delays_grow_with_jitter_and_a_cap(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const { backoffDelay, parseEvent } = await import('/js/lib/live.js');
+          const low = () => 0;
+          const high = () => 0.999999;
+          return {
+            low: [0, 1, 2, 3, 10, 1000].map((n) => backoffDelay(n, { random: low })),
+            high: [0, 1, 2, 3, 10].map((n) => backoffDelay(n, { random: high })),
+            parsed: [parseEvent('generation', '{"id":"a","status":"pending"}')?.id,
+                     parseEvent('generation', 'not json'), parseEvent('generation', '[1]'),
+                     parseEvent('deleted', '{"generation_id":"a"}')?.generation_id,
+                     parseEvent('deleted', '{"id":"a"}')],
+          };
+        }"""
+    )
+    assert result["low"] == [500, 1000, 2000, 4000, 15000, 15000]
+    assert result["high"] == [1000, 2000, 4000, 8000, 30000]
+    assert result["parsed"] == ["a", None, None, "a", None]
+
+
+def test_generation_refusals_land_next_to_their_field(blank: Page) -> None:
+    result = blank.evaluate(
+        """async () => {
+          const m = await import('/js/lib/messages.js');
+          const error = (status, detail, extra = null) => ({ status, detail, extra });
+          const field = (key, message) => error(422, 'Validation failed',
+            [{ key, message, source: 'body' }]);
+          return {
+            long: m.generationRequestErrors(field('prompt', 'Expected `str` of length <= 2000')),
+            duration: m.generationRequestErrors(field('duration', 'Expected `int` <= 60')),
+            ratio: m.generationRequestErrors(field('aspect_ratio', "Invalid enum value '4:3'")),
+            blank: m.generationRequestErrors(error(422, 'The prompt is required')),
+            other: m.generationRequestErrors(error(422, 'Validation failed',
+              [{ key: 'status', message: 'unknown field', source: 'body' }])),
+            offline: m.generationRequestErrors(error(0, 'x')),
+            crash: m.generationRequestErrors(error(500, 'Internal Server Error')),
+          };
+        }"""
+    )
+    assert result["long"] == {
+        "prompt": "The prompt is too long. Keep it to 2,000 characters or fewer."
+    }
+    assert result["duration"] == {"duration": "Choose a whole number of seconds from 1 to 60."}
+    assert result["ratio"] == {"aspect_ratio": "Choose 9:16, 16:9 or 1:1."}
+    assert result["blank"] == {"prompt": "Write a prompt: what should the video show?"}
+    assert result["other"] == {"form": "The generation could not be requested: Validation failed"}
+    assert "did not reach the server" in result["offline"]["form"]
+    assert "error 500" in result["crash"]["form"]

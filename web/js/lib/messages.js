@@ -78,6 +78,38 @@ export function importErrors(error) {
   }
 }
 
+const REQUEST_FIELDS = ["prompt", "duration", "aspect_ratio"];
+
+function requestFieldWords(key, message) {
+  if (key === "prompt") {
+    if (/length <=|at most/.test(message)) return "The prompt is too long. Keep it to 2,000 characters or fewer.";
+    if (/NUL/.test(message)) return "The prompt cannot contain NUL characters.";
+    return "Write a prompt: what should the video show?";
+  }
+  if (key === "duration") return "Choose a whole number of seconds from 1 to 60.";
+  return "Choose 9:16, 16:9 or 1:1.";
+}
+
+// The "New generation" dialog: {prompt, duration, aspect_ratio, form}.
+export function generationRequestErrors(error) {
+  if (!error || error.status === undefined) return { form: "The generation could not be requested. Try again." };
+  if (error.status === 0) return { form: `The request did not reach the server. ${UNREACHABLE_TEXT}` };
+  if (error.status === 422) {
+    const errors = {};
+    for (const problem of Array.isArray(error.extra) ? error.extra : []) {
+      const key = String(problem?.key ?? "");
+      if (REQUEST_FIELDS.includes(key) && !errors[key]) {
+        errors[key] = requestFieldWords(key, String(problem.message ?? ""));
+      }
+    }
+    if (Object.keys(errors).length) return errors;
+    if (/prompt/i.test(error.detail)) return { prompt: requestFieldWords("prompt", error.detail) };
+    return { form: `The generation could not be requested: ${error.detail}` };
+  }
+  if (error.status >= 500) return { form: `The generation could not be requested. ${serverTrouble(error)}` };
+  return { form: `The generation could not be requested: ${error.detail}` };
+}
+
 export function deleteErrorMessage(error) {
   if (!error || error.status === undefined) return "The video could not be deleted. Try again.";
   if (error.status === 0) return `The video could not be deleted. ${UNREACHABLE_TEXT}`;

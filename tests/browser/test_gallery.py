@@ -70,6 +70,10 @@ def test_videos_imported_before_load_more_neither_repeat_a_card_nor_hide_one(
     # items early and show Older ad 8, 7 and 6 again.
     for ratio, clip in clips.items():
         library.import_clip(clip, f"Fresh import {ratio}")
+    # They show at once, at the top, through the live events.
+    fresh = [f"Fresh import {ratio}" for ratio in reversed(clips)]
+    expect(page.locator("video-card")).to_have_count(23)
+    assert card_prompts(page)[:4] == [*fresh, "Older ad 25"]
 
     with page.expect_response(lambda response: "/api/generations?" in response.url) as listing:
         page.get_by_role("button", name="Load more").click()
@@ -81,10 +85,10 @@ def test_videos_imported_before_load_more_neither_repeat_a_card_nor_hide_one(
     ]
     assert answer["next_cursor"] is None
 
-    expect(page.locator("video-card")).to_have_count(25)
-    assert card_prompts(page) == [f"Older ad {n}" for n in range(25, 0, -1)]
+    expect(page.locator("video-card")).to_have_count(28)
+    assert card_prompts(page) == [*fresh, *(f"Older ad {n}" for n in range(25, 0, -1))]
     shown = page.locator("video-card").evaluate_all("cards => cards.map((c) => c.dataset.id)")
-    assert sorted(shown) == sorted(str(row["id"]) for row in older)
+    assert sorted(shown[3:]) == sorted(str(row["id"]) for row in older)
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
     # The newcomers were not lost: the first page shows them now, newest first.
@@ -107,9 +111,11 @@ def test_videos_deleted_before_load_more_make_no_card_go_missing(
     # offset would now skip Older ad 5, 4 and 3.
     for row in older[-3:]:
         assert library.http.delete(f"/api/generations/{row['id']}").status_code == 200
+    # Their cards go at once, through the live events.
+    expect(page.locator("video-card")).to_have_count(17)
 
     page.get_by_role("button", name="Load more").click()
-    expect(page.locator("video-card")).to_have_count(25)
+    expect(page.locator("video-card")).to_have_count(22)
     assert card_prompts(page)[-5:] == [f"Older ad {n}" for n in range(5, 0, -1)]
     expect(page.get_by_role("button", name="Load more")).to_be_hidden()
 
@@ -202,7 +208,7 @@ def test_cards_show_badge_prompt_cost_date_progress_and_problems_in_the_person_l
 ) -> None:
     created = datetime(2025, 11, 14, 10, 30, tzinfo=UTC)
     long_prompt = "An extremely long prompt about a product launch " * 12
-    _, _, processing, pending, _ = library.insert(
+    library.insert(
         [
             library.row(prompt="Missing file ad", cost=1.87, created_at=created, **MISSING_FILE),
             library.row(prompt="Failed ad", status="failed", error="The model timed out."),
@@ -242,20 +248,7 @@ def test_cards_show_badge_prompt_cost_date_progress_and_problems_in_the_person_l
     assert lines == pytest.approx(2, abs=0.1)
     assert heading.evaluate("h => h.scrollHeight > h.clientHeight")
 
-    # Cards of videos in flight refresh themselves.
-    library.set_fields(processing["id"], progress=75)
-    library.set_fields(
-        pending["id"],
-        status="completed",
-        progress=None,
-        video_path="videos/never-written.mp4",
-        completed_at=datetime.now(UTC),
-    )
-    expect(card("Processing ad").locator(".progress")).to_contain_text("75% done", timeout=10_000)
-    expect(card("Processing ad").locator("progress")).to_have_js_property("value", 75)
-    expect(card("Pending ad").locator("status-badge")).to_have_text("Completed", timeout=10_000)
-    expect(card("Pending ad").locator(".problem")).to_have_text("File not found")
-    expect(card("Pending ad").locator(".progress")).to_be_hidden()
+    # Cards follow live events, no polling: tests/browser/test_live_generations.py.
 
 
 def test_thumbnails_are_lazy_keep_their_aspect_ratio_and_shift_nothing(

@@ -3,9 +3,12 @@
 // module listens and answers by navigating or by setting properties.
 
 import * as api from "./lib/api.js";
+import { announcement } from "./lib/generation-request.js";
+import { LiveUpdates } from "./lib/live.js";
 import { loadErrorMessage } from "./lib/messages.js";
 import { Router } from "./lib/router.js";
 import "./components/error-panel.js";
+import "./components/live-announcer.js";
 import "./components/site-header.js";
 import "./components/status-message.js";
 import "./pages/gallery-page.js";
@@ -24,6 +27,10 @@ const TITLES = { login: "Sign in", gallery: "Your videos", video: "Video" };
 const main = document.querySelector("main");
 const header = document.querySelector("site-header");
 const status = document.querySelector("status-message");
+const announcer = document.querySelector("live-announcer");
+// One event stream per tab while someone is signed in; pages subscribe to it (properties down).
+const live = new LiveUpdates();
+const lastStatus = new Map(); // generation id -> the status its last event carried
 
 let account; // undefined: not asked yet; null: signed out
 let galleryUrl = "/gallery";
@@ -38,9 +45,32 @@ function say(message, tone = "success") {
 }
 
 function setAccount(value) {
+  if (value?.id !== account?.id) {
+    live.stop();
+    lastStatus.clear();
+  }
   account = value;
   header.email = value?.email ?? "";
+  if (value) live.start();
 }
+
+// Screen readers hear when one of the person's generations completes or fails, whichever page
+// is open.
+live.addEventListener("generation", ({ detail: item }) => {
+  const message = announcement(lastStatus.get(item.id), item);
+  lastStatus.set(item.id, item.status);
+  if (message) announcer.say(message);
+});
+live.addEventListener("deleted", ({ detail }) => lastStatus.delete(detail.generation_id));
+
+// A stream refused for good may mean the session has ended: ask once, and sign in again if so.
+live.addEventListener("closed", async () => {
+  try {
+    await api.me();
+  } catch (error) {
+    if (error?.status === 401 && account) document.dispatchEvent(new CustomEvent("require-sign-in"));
+  }
+});
 
 async function whoIsSignedIn() {
   if (account === undefined) {
@@ -111,10 +141,12 @@ function mount({ name, params, url, cause }) {
   let page;
   if (name === "gallery") {
     page = document.createElement("gallery-page");
+    page.live = live;
     page.search = url.search;
   } else if (name === "video") {
     page = document.createElement("video-page");
     page.generationId = params.id;
+    page.live = live;
     page.backUrl = galleryUrl;
   } else {
     page = document.createElement("login-page");

@@ -1,7 +1,8 @@
 // <video-card>: one generation in the gallery grid: thumbnail (lazy, its aspect ratio kept, its
 // box reserved so nothing shifts when it arrives), status badge, the prompt on two lines (a
 // link to the detail page), cost, date, progress while in flight, the error when it failed,
-// and "File not found" when a completed video's file is gone.
+// and "File not found" when a completed video's file is gone. The page sets a new generation
+// on every live event; the card updates in place (the thumbnail appears once it is done).
 //
 // Properties: generation (a GenerationItem from the API). Updating it updates the card in place.
 
@@ -204,6 +205,7 @@ class VideoCard extends HTMLElement {
       const value = Math.max(0, Math.min(100, item.progress ?? 0));
       const bar = progress.querySelector("progress");
       bar.value = value;
+      bar.setAttribute("aria-valuenow", String(value));
       bar.setAttribute("aria-label", `Progress of "${item.prompt}"`);
       progress.querySelector("span").textContent =
         item.status === "pending" && value === 0 ? "Queued" : `${value}% done`;

@@ -81,6 +81,11 @@ export function getGeneration(id, { signal } = {}) {
   return request("GET", `/api/generations/${encodeURIComponent(id)}`, { signal });
 }
 
+// A generation for a worker to make: {prompt, duration, aspect_ratio}; 201 with it pending.
+export function requestGeneration(wanted, { signal } = {}) {
+  return request("POST", "/api/generations", { json: wanted, signal });
+}
+
 export function deleteGeneration(id, { signal } = {}) {
   return request("DELETE", `/api/generations/${encodeURIComponent(id)}`, { signal });
 }

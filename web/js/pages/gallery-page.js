@@ -2,26 +2,30 @@
 // filter and the search live in the URL (?status=&q=) and survive Load More, back, forward and
 // reload; Load More follows the listing's keyset cursor, so videos added or deleted meanwhile
 // never make a card repeat or go missing; skeletons while loading, "No videos found" when
-// nothing matches, an error with Retry when the API fails; cards of pending and processing
-// videos refresh themselves; a panel to import a video.
+// nothing matches, an error with Retry when the API fails; a panel to import a video and a
+// "New generation" dialog. Cards follow the live events (no polling): a new one appears, a
+// pending one starts, its bar moves, it completes or fails, a deleted one goes; after every
+// (re)connection of the stream the first page is fetched again, so nothing missed is lost.
 //
-// Properties: search (the URL's query string; main.js sets it on every navigation).
+// Properties: search (the URL's query string; main.js sets it on every navigation), live (the
+// tab's LiveUpdates, from main.js).
 // Events: navigate (detail {url, replace}), announce (detail {message, tone}),
 // require-sign-in (the session has ended).
 
 import * as api from "../lib/api.js";
 import { emit } from "../lib/events.js";
 import { css, html, render } from "../lib/html.js";
-import { importErrors, loadErrorMessage } from "../lib/messages.js";
+import { applyEvent, mergeFirstPage } from "../lib/live-list.js";
+import { generationRequestErrors, importErrors, loadErrorMessage } from "../lib/messages.js";
 import { PAGE_SIZE, gallerySearch, readGalleryQuery, sameQuery } from "../lib/query.js";
 import { base } from "../lib/styles.js";
 import "../components/error-panel.js";
 import "../components/gallery-filters.js";
+import "../components/generation-dialog.js";
 import "../components/import-form.js";
 import "../components/skeleton-card.js";
 import "../components/video-card.js";
 
-export const REFRESH_MS = 3000;
 const SKELETONS = 8;
 
 const styles = css`
@@ -32,6 +36,7 @@ const styles = css`
     margin: var(--space-2) 0 var(--space-4);
   }
   h1 { font-size: var(--text-2xl); line-height: var(--leading-tight); }
+  .top .buttons { display: flex; flex-wrap: wrap; gap: var(--space-3); }
   .import {
     margin-bottom: var(--space-5);
     padding: var(--space-5);
@@ -63,22 +68,22 @@ const styles = css`
   .more { display: flex; justify-content: center; margin-top: var(--space-5); }
 `;
 
-function inFlight(item) {
-  return item.status === "pending" || item.status === "processing";
-}
-
 class GalleryPage extends HTMLElement {
   #search = "";
   #query = readGalleryQuery("");
   #loadedQuery = null;
-  #items = new Map();
-  #total = 0;
-  #nextCursor = null; // the listing's next_cursor: null once the last page is shown
+  // items in listing order, the listing's total, its next_cursor (null once the last page is
+  // shown); `shown` says the first page has arrived (before that, events wait in `#queued`).
+  #state = { items: [], total: 0, nextCursor: null, shown: false };
+  #cards = new Map(); // id -> its <li>
+  #queued = null;
   #retry = null;
   #load = null;
-  #refreshTimer = null;
+  #resync = null;
   #upload = null;
+  #requesting = null;
   #connection = null;
+  live = null;
 
   constructor() {
     super();
@@ -103,9 +108,13 @@ class GalleryPage extends HTMLElement {
         this.shadowRoot,
         html`<div class="top">
             <h1 id="title">Your videos</h1>
-            <button type="button" class="button primary" id="import-toggle" aria-expanded="false"
-              aria-controls="import-panel">Import video</button>
+            <div class="buttons">
+              <button type="button" class="button primary" id="new-generation" aria-haspopup="dialog">New generation</button>
+              <button type="button" class="button" id="import-toggle" aria-expanded="false"
+                aria-controls="import-panel">Import video</button>
+            </div>
           </div>
+          <generation-dialog></generation-dialog>
           <section class="import" id="import-panel" aria-labelledby="import-title" hidden>
             <h2 id="import-title">Import a video</h2>
             <import-form></import-form>
@@ -140,7 +149,25 @@ class GalleryPage extends HTMLElement {
     const importForm = root.querySelector("import-form");
     importForm.addEventListener("import-video", (event) => this.#import(event), { signal });
     importForm.addEventListener("cancel-import", () => this.#upload?.abort(), { signal });
-    document.addEventListener("visibilitychange", () => this.#scheduleRefresh(), { signal });
+    const dialog = root.querySelector("generation-dialog");
+    root.getElementById("new-generation").addEventListener(
+      "click",
+      () => {
+        dialog.open = true;
+      },
+      { signal },
+    );
+    dialog.addEventListener("request-generation", (event) => this.#requestGeneration(event), { signal });
+    dialog.addEventListener("cancel", (event) => {
+      event.stopPropagation();
+      this.#requesting?.abort();
+    }, { signal });
+    if (this.live) {
+      this.live.addEventListener("generation", (event) => this.#onEvent({ type: "generation", item: event.detail }), { signal });
+      this.live.addEventListener("deleted", (event) => this.#onEvent({ type: "deleted", ...event.detail }), { signal });
+      // Whatever happened while the stream was not open is in the first page.
+      this.live.addEventListener("open", () => this.#resyncFirstPage(), { signal });
+    }
     this.#showFilters();
     this.#loadFirstPage();
   }
@@ -149,9 +176,9 @@ class GalleryPage extends HTMLElement {
     this.#connection?.abort();
     this.#connection = null;
     this.#load?.abort();
+    this.#resync?.abort();
     this.#upload?.abort();
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = null;
+    this.#requesting?.abort();
     this.#loadedQuery = null;
   }
 
@@ -171,6 +198,7 @@ class GalleryPage extends HTMLElement {
 
   #startLoad() {
     this.#load?.abort();
+    this.#resync?.abort();
     this.#load = new AbortController();
     return this.#load.signal;
   }
@@ -181,11 +209,61 @@ class GalleryPage extends HTMLElement {
     this.#loadedQuery = query;
     this.#retry = () => this.#loadFirstPage();
     this.#showSkeletons();
+    this.#queued = [];
     try {
       const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal });
+      this.#state = { items: [], total: 0, nextCursor: null, shown: true };
       this.#append(page);
+      this.#applyQueued();
     } catch (error) {
+      if (!api.isAbort(error)) this.#queued = null;
       this.#failed(error, "your videos");
+    }
+  }
+
+  // The events that came while a first page was on its way, applied on top of it (the
+  // reducer ignores what the page already shows newer).
+  #applyQueued() {
+    const queued = this.#queued ?? [];
+    this.#queued = null;
+    for (const event of queued) this.#state = { ...this.#state, ...applyEvent(this.#state, event, this.#loadedQuery) };
+    if (queued.length) this.#draw();
+  }
+
+  #onEvent(event) {
+    if (!this.#loadedQuery) return;
+    if (this.#queued) {
+      this.#queued.push(event);
+      return;
+    }
+    if (!this.#state.shown) return; // the first page failed; Retry will fetch it all
+    const next = applyEvent(this.#state, event, this.#loadedQuery);
+    if (next === this.#state) return;
+    this.#state = { ...this.#state, ...next };
+    this.#draw();
+  }
+
+  // After the stream (re)opens: the first page again, quietly, merged into what is shown.
+  async #resyncFirstPage() {
+    if (!this.#state.shown || this.#queued) return; // a first load is on its way anyway
+    const query = this.#loadedQuery;
+    this.#resync?.abort();
+    const resync = new AbortController();
+    this.#resync = resync;
+    this.#queued = [];
+    try {
+      const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal: resync.signal });
+      if (query !== this.#loadedQuery) return;
+      this.#state = { ...mergeFirstPage(this.#state, page), shown: true };
+      this.#draw();
+      this.#applyQueued();
+    } catch (error) {
+      if (api.isAbort(error)) return;
+      this.#queued = null;
+      if (error?.status === 401) emit(this, "require-sign-in");
+      // Otherwise the cards keep their state; the next event or reconnect brings news.
+    } finally {
+      if (this.#resync === resync) this.#resync = null;
     }
   }
 
@@ -199,7 +277,7 @@ class GalleryPage extends HTMLElement {
     try {
       // The cursor belongs to the filters it was made for (the API refuses any other).
       const page = await api.listGenerations(this.#loadedQuery, {
-        cursor: this.#nextCursor,
+        cursor: this.#state.nextCursor,
         limit: PAGE_SIZE,
         signal,
       });
@@ -216,8 +294,8 @@ class GalleryPage extends HTMLElement {
 
   #showSkeletons() {
     const root = this.shadowRoot;
-    this.#items.clear();
-    this.#nextCursor = null;
+    this.#state = { items: [], total: 0, nextCursor: null, shown: false };
+    this.#cards.clear();
     const grid = root.getElementById("grid");
     grid.setAttribute("aria-busy", "true");
     grid.replaceChildren(
@@ -236,43 +314,66 @@ class GalleryPage extends HTMLElement {
 
   // Adds a page of results to the grid; returns the first new card.
   #append(page) {
+    const known = new Set(this.#state.items.map((item) => item.id));
+    // Keyset pages never repeat; a guard all the same (an event may have brought one already).
+    const added = page.generations.filter((item) => !known.has(item.id));
+    this.#state = {
+      items: [...this.#state.items, ...added],
+      total: page.total,
+      nextCursor: page.next_cursor ?? null,
+      shown: true,
+    };
+    this.#retry = null;
+    this.#draw();
+    return added.length ? this.#cards.get(added[0].id)?.firstElementChild ?? null : null;
+  }
+
+  // The grid made to match the state: cards updated in place, new ones inserted, gone ones
+  // removed; a card that stays is never moved, so keyboard focus stays where it was.
+  #draw() {
     const root = this.shadowRoot;
     const grid = root.getElementById("grid");
     grid.querySelectorAll("li.skeleton").forEach((li) => li.remove());
     grid.setAttribute("aria-busy", "false");
-    let firstNew = null;
-    for (const item of page.generations) {
-      if (this.#items.has(item.id)) continue; // keyset pages never repeat; a guard all the same
-      this.#items.set(item.id, item);
-      const li = document.createElement("li");
-      const card = document.createElement("video-card");
-      card.generation = item;
-      card.dataset.id = item.id;
-      li.append(card);
-      grid.append(li);
-      firstNew ??= card;
+    const wanted = new Set();
+    let cursor = grid.firstElementChild;
+    for (const item of this.#state.items) {
+      wanted.add(item.id);
+      let li = this.#cards.get(item.id);
+      if (!li) {
+        li = document.createElement("li");
+        const card = document.createElement("video-card");
+        card.dataset.id = item.id;
+        li.append(card);
+        this.#cards.set(item.id, li);
+      }
+      const card = li.firstElementChild;
+      if (card.generation !== item) card.generation = item;
+      if (li === cursor) cursor = cursor.nextElementSibling;
+      else grid.insertBefore(li, cursor);
     }
-    this.#total = page.total;
-    this.#nextCursor = page.next_cursor ?? null;
-    this.#retry = null;
+    for (const [id, li] of this.#cards) {
+      if (wanted.has(id)) continue;
+      li.remove();
+      this.#cards.delete(id);
+    }
     this.#showCounts();
-    this.#scheduleRefresh();
-    return firstNew;
   }
 
   #showCounts() {
     const root = this.shadowRoot;
-    const shown = this.#items.size;
+    const shown = this.#state.items.length;
+    const total = this.#state.total;
     const filtered = Boolean(this.#query.status || this.#query.q);
     root.querySelector(".empty").hidden = shown > 0;
     root.querySelector(".empty-hint").textContent = filtered
       ? "Nothing matches this filter and search. Try other words or another status."
-      : "Import a video, or come back when your first generation is ready.";
-    root.getElementById("more").hidden = this.#nextCursor === null;
-    const noun = this.#total === 1 ? "video" : "videos";
-    let summary = `${this.#total} ${noun}`;
+      : "Request a new generation or import a video.";
+    root.getElementById("more").hidden = this.#state.nextCursor === null;
+    const noun = total === 1 ? "video" : "videos";
+    let summary = `${total} ${noun}`;
     if (shown === 0) summary = "No videos found.";
-    else if (shown < this.#total) summary = `Showing ${shown} of ${this.#total} ${noun}`;
+    else if (shown < total) summary = `Showing ${shown} of ${total} ${noun}`;
     root.querySelector(".summary").textContent = summary;
   }
 
@@ -294,46 +395,6 @@ class GalleryPage extends HTMLElement {
     panel.hidden = false;
   }
 
-  // Pending and processing cards ask for their own news every few seconds while in view.
-  #scheduleRefresh() {
-    if (this.#refreshTimer || !this.#connection || document.hidden) return;
-    if (![...this.#items.values()].some(inFlight)) return;
-    this.#refreshTimer = setTimeout(() => this.#refresh(), REFRESH_MS);
-  }
-
-  async #refresh() {
-    const signal = this.#connection?.signal;
-    if (!signal) return;
-    const waiting = [...this.#items.values()].filter(inFlight);
-    await Promise.all(
-      waiting.map(async (item) => {
-        try {
-          const fresh = await api.getGeneration(item.id, { signal });
-          this.#replace(fresh);
-        } catch (error) {
-          if (error?.status === 404) this.#drop(item.id);
-          // Other failures: the card keeps its last state and the next round tries again.
-        }
-      }),
-    );
-    this.#refreshTimer = null;
-    this.#scheduleRefresh();
-  }
-
-  #replace(item) {
-    if (!this.#items.has(item.id)) return;
-    this.#items.set(item.id, item);
-    const card = this.shadowRoot.querySelector(`video-card[data-id="${CSS.escape(item.id)}"]`);
-    if (card) card.generation = item;
-  }
-
-  #drop(id) {
-    if (!this.#items.delete(id)) return;
-    this.shadowRoot.querySelector(`video-card[data-id="${CSS.escape(id)}"]`)?.closest("li").remove();
-    this.#total = Math.max(0, this.#total - 1);
-    this.#showCounts();
-  }
-
   #toggleImport(open) {
     const root = this.shadowRoot;
     const toggle = root.getElementById("import-toggle");
@@ -343,6 +404,36 @@ class GalleryPage extends HTMLElement {
     toggle.setAttribute("aria-expanded", String(show));
     toggle.textContent = show ? "Close import" : "Import video";
     if (show) root.querySelector("import-form").focus();
+  }
+
+  async #requestGeneration(event) {
+    event.stopPropagation();
+    const dialog = event.target;
+    this.#requesting?.abort();
+    const requesting = new AbortController();
+    this.#requesting = requesting;
+    dialog.busy = true;
+    try {
+      const item = await api.requestGeneration(event.detail, { signal: requesting.signal });
+      dialog.busy = false;
+      dialog.reset();
+      dialog.open = false;
+      const message = `Generation requested: ${item.prompt}`;
+      if (this.#query.status || this.#query.q) {
+        // Clear the filters, or the new card might not be among the results.
+        emit(this, "navigate", { url: "/gallery", message });
+      } else {
+        emit(this, "announce", { message, tone: "success" });
+        this.#onEvent({ type: "generation", item }); // the card at once, before its event
+      }
+    } catch (error) {
+      dialog.busy = false;
+      if (api.isAbort(error)) return;
+      if (error?.status === 401) emit(this, "require-sign-in");
+      else dialog.errors = generationRequestErrors(error);
+    } finally {
+      if (this.#requesting === requesting) this.#requesting = null;
+    }
   }
 
   async #import(event) {
@@ -368,7 +459,8 @@ class GalleryPage extends HTMLElement {
         emit(this, "navigate", { url: "/gallery", message });
       } else {
         emit(this, "announce", { message, tone: "success" });
-        this.#loadFirstPage();
+        this.#onEvent({ type: "generation", item });
+        this.#resyncFirstPage(); // as before live events: the list as the server has it now
       }
     } catch (error) {
       form.progress = null;

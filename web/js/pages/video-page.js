@@ -1,8 +1,11 @@
 // <video-page>: one video: the player in its own aspect ratio, the prompt and metadata,
-// Download, and Delete behind a confirmation dialog. Pending and processing videos show their
-// progress and refresh themselves; unknown or foreign ids show "Video not found".
+// Download, and Delete behind a confirmation dialog ("Cancel generation" while it is pending or
+// processing). Live events move its progress and turn it into the player when the video is
+// ready, without a reload or polling; after the stream reconnects the item is fetched again.
+// Unknown or foreign ids show "Video not found".
 //
-// Properties: generationId (from the URL), backUrl (the gallery as the person left it).
+// Properties: generationId (from the URL), backUrl (the gallery as the person left it), live
+// (the tab's LiveUpdates, from main.js).
 // Events: navigate (detail {url, replace, message}), require-sign-in.
 
 import * as api from "../lib/api.js";
@@ -10,6 +13,7 @@ import { emit } from "../lib/events.js";
 import { formatBytes, formatCost, formatDate, formatDimensions, formatDuration } from "../lib/format.js";
 import { css, html, render } from "../lib/html.js";
 import { ICONS } from "../lib/icons.js";
+import { isStale } from "../lib/live-list.js";
 import { deleteErrorMessage, loadErrorMessage } from "../lib/messages.js";
 import { base } from "../lib/styles.js";
 import "../components/confirm-dialog.js";
@@ -17,8 +21,12 @@ import "../components/error-panel.js";
 import "../components/status-badge.js";
 import "../components/video-player.js";
 
-export const REFRESH_MS = 3000;
 const DELETE_QUESTION = "Are you sure you want to delete this video? This action cannot be undone.";
+const CANCEL_QUESTION = "Cancel this generation? It stops and is removed from your videos. This cannot be undone.";
+
+function inFlight(item) {
+  return item?.status === "pending" || item?.status === "processing";
+}
 
 const styles = css`
   :host { display: block; }
@@ -66,9 +74,10 @@ const styles = css`
 class VideoPage extends HTMLElement {
   generationId = "";
   backUrl = "/gallery";
+  live = null;
   #item = null;
   #connection = null;
-  #refreshTimer = null;
+  #refresh = null;
   #deleting = false;
 
   constructor() {
@@ -142,14 +151,56 @@ class VideoPage extends HTMLElement {
     const dialog = root.querySelector("confirm-dialog");
     dialog.addEventListener("confirm", (event) => this.#delete(event), { signal });
     dialog.addEventListener("cancel", (event) => event.stopPropagation(), { signal });
+    if (this.live) {
+      this.live.addEventListener("generation", ({ detail: item }) => this.#onGeneration(item), { signal });
+      this.live.addEventListener("deleted", ({ detail }) => this.#onDeleted(detail.generation_id), { signal });
+      this.live.addEventListener("open", () => this.#refetch(), { signal });
+    }
     this.#load();
   }
 
   disconnectedCallback() {
     this.#connection?.abort();
     this.#connection = null;
-    clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = null;
+    this.#refresh?.abort();
+  }
+
+  #onGeneration(item) {
+    if (item.id !== this.generationId || !this.#item || this.#deleting) return;
+    if (isStale(this.#item, item)) return;
+    this.#show(item);
+  }
+
+  #onDeleted(id) {
+    if (id !== this.generationId || this.#deleting || !this.#item) return;
+    // Deleted elsewhere (another tab): say so rather than show a video that is gone.
+    this.#item = null;
+    this.shadowRoot.querySelector("confirm-dialog").open = false;
+    this.#showNotFound();
+  }
+
+  // After the stream (re)opens: the item again, for whatever happened while it was closed.
+  async #refetch() {
+    if (!this.#item || this.#deleting) return;
+    this.#refresh?.abort();
+    const refresh = new AbortController();
+    this.#refresh = refresh;
+    try {
+      this.#show(await api.getGeneration(this.generationId, { signal: refresh.signal }));
+    } catch (error) {
+      if (api.isAbort(error)) return;
+      if (error?.status === 404) this.#showNotFound();
+      else if (error?.status === 401) emit(this, "require-sign-in");
+      // Otherwise the page keeps what it shows; the next event brings news.
+    }
+  }
+
+  #showNotFound() {
+    const root = this.shadowRoot;
+    root.querySelector(".not-found").hidden = false;
+    root.querySelector(".layout").hidden = true;
+    root.querySelector(".back").hidden = true;
+    root.querySelector("video-player").video?.pause();
   }
 
   async #load() {
@@ -165,9 +216,7 @@ class VideoPage extends HTMLElement {
       if (error?.status === 401) {
         emit(this, "require-sign-in");
       } else if (error?.status === 404) {
-        root.querySelector(".not-found").hidden = false;
-        root.querySelector(".layout").hidden = true;
-        root.querySelector(".back").hidden = true;
+        this.#showNotFound();
       } else {
         const panel = root.querySelector("error-panel");
         panel.message = loadErrorMessage(error, "this video");
@@ -195,8 +244,9 @@ class VideoPage extends HTMLElement {
     const placeholder = root.querySelector(".placeholder");
     placeholder.hidden = Boolean(playable);
     const bar = placeholder.querySelector("progress");
-    bar.hidden = !(item.status === "pending" || item.status === "processing");
+    bar.hidden = !inFlight(item);
     bar.value = item.progress ?? 0;
+    bar.setAttribute("aria-valuenow", String(item.progress ?? 0));
     const [icon, text] = {
       pending: [ICONS.pending, `Waiting to start${item.progress ? ` (${item.progress}%)` : ""}.`],
       processing: [ICONS.processing, `Being generated: ${item.progress ?? 0}% done.`],
@@ -229,22 +279,14 @@ class VideoPage extends HTMLElement {
       download.href = item.video_url;
       download.download = `ad_${item.id}.mp4`;
     }
-    this.#scheduleRefresh();
-  }
-
-  #scheduleRefresh() {
-    const item = this.#item;
-    if (this.#refreshTimer || !this.#connection) return;
-    if (!item || !(item.status === "pending" || item.status === "processing")) return;
-    this.#refreshTimer = setTimeout(async () => {
-      this.#refreshTimer = null;
-      try {
-        this.#show(await api.getGeneration(item.id, { signal: this.#connection?.signal }));
-      } catch (error) {
-        if (error?.status === 404) this.#load();
-        else this.#scheduleRefresh();
-      }
-    }, REFRESH_MS);
+    if (!this.#deleting) {
+      const cancelling = inFlight(item);
+      root.getElementById("delete").textContent = cancelling ? "Cancel generation" : "Delete";
+      const dialog = root.querySelector("confirm-dialog");
+      dialog.setAttribute("message", cancelling ? CANCEL_QUESTION : DELETE_QUESTION);
+      dialog.setAttribute("confirm-label", cancelling ? "Cancel generation" : "Delete");
+      dialog.setAttribute("cancel-label", cancelling ? "Keep it" : "Cancel");
+    }
   }
 
   async #delete(event) {
@@ -253,13 +295,16 @@ class VideoPage extends HTMLElement {
     const root = this.shadowRoot;
     const button = root.getElementById("delete");
     const errorText = root.getElementById("action-error");
+    const cancelling = inFlight(this.#item);
+    const done = cancelling ? "Generation cancelled" : "Video deleted";
+    const label = button.textContent;
     this.#deleting = true;
     button.disabled = true;
-    button.textContent = "Deleting…";
+    button.textContent = cancelling ? "Cancelling…" : "Deleting…";
     errorText.textContent = "";
     try {
       await api.deleteGeneration(this.#item.id, { signal: this.#connection?.signal });
-      emit(this, "navigate", { url: this.backUrl, replace: true, message: "Video deleted" });
+      emit(this, "navigate", { url: this.backUrl, replace: true, message: done });
     } catch (error) {
       if (api.isAbort(error)) return;
       if (error?.status === 401) {
@@ -267,12 +312,12 @@ class VideoPage extends HTMLElement {
         return;
       }
       if (error?.status === 404) {
-        emit(this, "navigate", { url: this.backUrl, replace: true, message: "Video deleted" });
+        emit(this, "navigate", { url: this.backUrl, replace: true, message: done });
         return;
       }
       errorText.textContent = deleteErrorMessage(error);
       button.disabled = false;
-      button.textContent = "Delete";
+      button.textContent = label;
       button.focus();
     } finally {
       this.#deleting = false;

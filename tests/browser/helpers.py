@@ -88,6 +88,17 @@ class Library:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def request_generation(
+        self, prompt: str, *, duration: int = 15, aspect_ratio: str = "9:16"
+    ) -> dict[str, Any]:
+        """`POST /api/generations` with a JSON body: a pending generation for a worker."""
+        response = self.http.post(
+            "/api/generations",
+            json={"prompt": prompt, "duration": duration, "aspect_ratio": aspect_ratio},
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
     def item(self, generation_id: str) -> httpx.Response:
         return self.http.get(f"/api/generations/{generation_id}")
 
@@ -140,6 +151,52 @@ class Library:
                 await engine.dispose()
 
         run_async(change)
+
+
+class Worker:
+    """A generator process driven by the test over the worker endpoints, with a worker key."""
+
+    def __init__(self, base_url: str, key: str) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def claim(self, generation_id: str, *, lease_seconds: int = 120) -> str:
+        """Claim until `generation_id` is the one handed out (the queue is shared by every
+        owner: what older tests left pending is failed on the way); returns its lease token."""
+        for _ in range(50):
+            response = self.http.post("/api/worker/claim", json={"lease_seconds": lease_seconds})
+            assert response.status_code == 200, (response.status_code, response.text)
+            job = response.json()
+            if job["generation_id"] == generation_id:
+                return job["lease_token"]
+            self.fail(job["generation_id"], job["lease_token"], "Left over by an earlier test.")
+        raise AssertionError(f"{generation_id} was never handed out")
+
+    def heartbeat(self, generation_id: str, lease: str, progress: int) -> httpx.Response:
+        return self.http.post(
+            f"/api/worker/jobs/{generation_id}/heartbeat",
+            json={"lease_token": lease, "progress": progress},
+        )
+
+    def complete(self, generation_id: str, lease: str, clip: Path) -> dict[str, Any]:
+        with clip.open("rb") as handle:
+            response = self.http.post(
+                f"/api/worker/jobs/{generation_id}/complete",
+                data={"lease_token": lease, "cost": "0.42"},
+                files={"file": (clip.name, handle, "video/mp4")},
+            )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def fail(self, generation_id: str, lease: str, error: str) -> httpx.Response:
+        return self.http.post(
+            f"/api/worker/jobs/{generation_id}/fail",
+            json={"lease_token": lease, "error": error, "retry": False},
+        )
 
 
 def card_prompts(page: Page) -> list[str]:

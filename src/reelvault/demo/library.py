@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,6 +11,7 @@ from pathlib import Path
 from uuid import UUID
 
 from anyio import to_thread
+from sqlalchemy import update
 
 from reelvault.accounts.services import UserService
 from reelvault.db import build_sqlalchemy_config
@@ -25,6 +27,9 @@ DEMO_EMAIL = "demo@reelvault.example"
 DEMO_PASSWORD = "reelvault-demo"  # noqa: S105 (published on purpose: it is the demo account)
 
 SIZES = {"9:16": (360, 640), "16:9": (640, 360), "1:1": (480, 480)}
+# The demo's processing rows hold a lease no worker has, as if their generator had stopped
+# responding: once it runs out the app puts them back in the queue and a worker makes them.
+ORPHAN_LEASE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -169,21 +174,29 @@ DEMO_ITEMS: tuple[DemoItem, ...] = (
     DemoItem(
         "Holiday gift guide: wrapped boxes, snow falling, red ribbon reveal",
         GenerationStatus.PROCESSING,
+        "9:16",
+        6,
         progress=62,
     ),
     DemoItem(
         "Pet food: golden retriever running on a beach, slow motion, warm light",
         GenerationStatus.PROCESSING,
+        "16:9",
+        8,
         progress=18,
     ),
     DemoItem(
         "Running shoes on a treadmill, studio lighting, 4K product turntable",
         GenerationStatus.PENDING,
+        "1:1",
+        5,
         progress=0,
     ),
     DemoItem(
         "Coffee subscription unboxing, top-down, cozy Sunday vibe",
         GenerationStatus.PENDING,
+        "9:16",
+        6,
         progress=0,
     ),
     DemoItem(
@@ -220,6 +233,7 @@ async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[UUID,
                     await generations.delete_for_owner(generation.id, user.id)
             existing = await generations.list(user_id=user.id)
             created = await _fill(generations, user.id, store, existing)
+            await _make_claimable(generations, user.id)
             return user.id, created
     finally:
         await config.get_engine().dispose()
@@ -256,6 +270,7 @@ async def _fill(
                     **fields,
                 )
             else:
+                failed = item.status == GenerationStatus.FAILED
                 await generations.create(
                     Generation(
                         user_id=user_id,
@@ -263,10 +278,41 @@ async def _fill(
                         status=item.status,
                         progress=item.progress,
                         error=item.error,
-                        duration=0,
+                        # What a worker makes of it (a failed one was never going to be made).
+                        duration=0 if failed else item.seconds,
+                        aspect_ratio=None if failed else item.aspect,
                         **fields,
                     ),
                     auto_commit=True,
                 )
             created += 1
     return created
+
+
+async def _make_claimable(generations: GenerationService, user_id: UUID) -> None:
+    """What a worker needs of the demo's pending and processing rows: their requested length
+    and shape (rows of an older demo had neither), and for processing ones a lease that runs
+    out (an older demo's had none, so no expiry would ever have put them back in the queue)."""
+    session = generations.session
+    g = Generation.__table__.c
+    waiting = (GenerationStatus.PENDING.value, GenerationStatus.PROCESSING.value)
+    for item in DEMO_ITEMS:
+        if item.status.value not in waiting:
+            continue
+        await session.execute(
+            update(Generation.__table__)
+            .where(g.user_id == user_id, g.prompt == item.prompt, g.status.in_(waiting))
+            .where(g.duration < 1)
+            .values(duration=item.seconds, aspect_ratio=item.aspect)
+        )
+        await session.execute(
+            update(Generation.__table__)
+            .where(g.user_id == user_id, g.prompt == item.prompt)
+            .where(g.status == GenerationStatus.PROCESSING.value, g.lease_expires_at.is_(None))
+            .values(
+                lease_token=secrets.token_urlsafe(24),
+                lease_expires_at=datetime.now(UTC) + timedelta(seconds=ORPHAN_LEASE_SECONDS),
+                attempts=1,
+            )
+        )
+    await session.commit()

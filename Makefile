@@ -36,7 +36,9 @@ run: $(STAMP)
 	$(BIN)/litestar database upgrade --no-prompt
 	$(BIN)/reelvault demo
 	@echo "reelvault is starting on http://$(HOST):$(PORT)  (API contract: http://$(HOST):$(PORT)/schema)"
-	$(BIN)/python -m reelvault.server --host $(HOST) --port $(PORT)
+	@# A demo worker beside the app makes every requested generation (REELVAULT_DEMO_WORKER=off: none); Ctrl-C stops both.
+	$(BIN)/python -m reelvault.worker.beside --url http://$(HOST):$(PORT) -- \
+		$(BIN)/python -m reelvault.server --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench migrations deploy

@@ -38,6 +38,8 @@ def server(
             database_url=url,
             max_upload_bytes=MAX_UPLOAD_BYTES,
             log_level="WARNING",
+            # Each ping re-checks the session: a short cadence ends a signed-out stream soon.
+            events_ping_seconds=1,
         ).resolved()
         with live_app(settings, migrate=True) as live:
             yield live
@@ -80,7 +82,7 @@ def announced(page: Page):
 
 
 def test_a_requested_generation_appears_pending_moves_completes_and_plays(
-    page: Page, library: Library, worker: Worker, landscape: Path
+    page: Page, library: Library, worker: Worker, landscape: Path, artifacts: Path
 ) -> None:
     prompt = "A red convertible along the coast at golden hour"
     page.goto("/gallery")
@@ -113,6 +115,7 @@ def test_a_requested_generation_appears_pending_moves_completes_and_plays(
         assert worker.heartbeat(item["id"], lease, progress).status_code == 200
         expect(bar).to_have_attribute("aria-valuenow", str(progress))
         expect(requested.locator(".progress")).to_contain_text(f"{progress}% done")
+    page.screenshot(path=artifacts / "live-generation-processing.png")
 
     worker.complete(item["id"], lease, landscape)
     expect(requested.locator("status-badge")).to_have_text("Completed")
@@ -143,7 +146,7 @@ def test_a_requested_generation_appears_pending_moves_completes_and_plays(
 
 
 def test_the_form_checks_the_contract_and_shows_the_server_refusal_by_its_field(
-    page: Page, library: Library
+    page: Page, library: Library, artifacts: Path
 ) -> None:
     page.goto("/gallery")
     page.get_by_role("button", name="New generation").click()
@@ -163,6 +166,7 @@ def test_the_form_checks_the_contract_and_shows_the_server_refusal_by_its_field(
     )
     expect(prompt).to_be_focused()
     expect(prompt).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=artifacts / "new-generation-dialog-errors.png")
     prompt.fill("x" * 2001)
     duration.fill("10")
     dialog.get_by_role("button", name="Request generation").click()
@@ -337,3 +341,17 @@ def test_after_the_stream_is_refused_it_reconnects_and_catches_up(
     expect(card(page, "Made while the stream was down").locator("status-badge")).to_have_text(
         "Pending"
     )
+
+
+def test_a_session_ended_elsewhere_takes_the_open_gallery_to_sign_in(
+    page: Page, library: Library
+) -> None:
+    page.goto("/gallery")
+    expect(page.get_by_role("heading", name="No videos found")).to_be_visible()
+    # Signed out from somewhere else with the same session: the stream ends at its next ping,
+    # its reconnection is refused (401), and the page asks the person to sign in again.
+    assert library.http.post("/api/auth/logout").status_code == 204
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fgallery$"), timeout=20_000)
+    expect(
+        page.get_by_role("status").filter(has_text="Your session has ended. Sign in again")
+    ).to_be_visible()

@@ -16,8 +16,10 @@ from sqlalchemy import update
 from reelvault.accounts.services import UserService
 from reelvault.db import build_sqlalchemy_config
 from reelvault.demo.clips import render_clip
+from reelvault.generations.deps import media_limits
 from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.services import GenerationService
+from reelvault.media.jobs import MediaJobs
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
 
@@ -223,7 +225,10 @@ async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[UUID,
     try:
         async with config.get_session() as session:
             users = UserService(session=session)
-            generations = GenerationService(session=session, store=store)
+            # The operator's media limits, as for every import the app makes.
+            generations = GenerationService(
+                session=session, store=store, media_jobs=MediaJobs(media_limits(settings))
+            )
             user = await users.get_one_or_none(email=DEMO_EMAIL)
             if user is None:
                 user = await users.register(DEMO_EMAIL, DEMO_PASSWORD)

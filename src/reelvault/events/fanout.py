@@ -89,6 +89,11 @@ class Fanout:
             for sub in list(subs):
                 self._end(sub, reason)
 
+    def end(self, sub: Subscription, reason: str) -> None:
+        """End one stream (its session is over), unless it has ended already."""
+        if sub.ended is None:
+            self._end(sub, reason)
+
     def _end(self, sub: Subscription, reason: str) -> None:
         sub.ended = reason
         self.unsubscribe(sub)

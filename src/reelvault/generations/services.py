@@ -319,59 +319,33 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         hold_account: bool = False,
         **fields: Any,
     ) -> Generation:
-        try:
-            prepared = await self.media_jobs.prepare(upload, op.folder)
-        except NotAVideoError as exc:
-            log_event(logger, "import", user_id=owner_id, outcome="rejected", reason=exc.reason)
-            raise UnsupportedMedia(exc.message) from exc
         generation_id = uuid4()
-        placed = await to_thread.run_sync(
-            files.place_imported, self.store, op, generation_id, prepared.video, prepared.thumbnail
-        )
-        now = datetime.now(UTC)
-        values: dict[str, Any] = {
-            "id": generation_id,
-            "user_id": owner_id,
-            "prompt": prompt,
-            "status": GenerationStatus.COMPLETED,
-            "video_path": placed["video"],
-            "thumbnail_path": placed["thumbnail"],
-            "media_version": new_media_version(),
-            "duration": round(prepared.info.duration_seconds),
-            "width": prepared.info.width,
-            "height": prepared.info.height,
-            "file_size": prepared.size,
-            "progress": None,
-            # One moment for both: an import is created complete (created_at came from the
-            # insert a few ms later, so completed_at preceded it).
-            "created_at": now,
-            "completed_at": now,
-            **fields,
-        }
-        try:
+
+        async def insert(media: dict[str, Any]) -> Generation:
+            now = datetime.now(UTC)
+            values: dict[str, Any] = {
+                "id": generation_id,
+                "user_id": owner_id,
+                "prompt": prompt,
+                "status": GenerationStatus.COMPLETED,
+                **media,
+                "progress": None,
+                # One moment for both: an import is created complete (created_at came from the
+                # insert a few ms later, so completed_at preceded it).
+                "created_at": now,
+                "completed_at": now,
+                **fields,
+            }
             if hold_account:
-                await self._hold_account(owner_id, prepared.size)
+                await self._hold_account(owner_id, media["file_size"])
             generation = await self.create(Generation(**values))
             item = to_item(generation, file_available=True)
             await emit(self.session, owner_id, "generation", msgspec.to_builtins(item))
             await self.session.commit()
-        except BaseException:
-            await self.session.rollback()
-            await to_thread.run_sync(files.remove_placed, self.store, placed, op)
-            raise
+            return generation
+
+        generation = await self.attach_video(generation_id, owner_id, op, upload, insert)
         IMPORTS.labels("stored").inc()
-        log_event(
-            logger,
-            "import",
-            user_id=owner_id,
-            generation_id=generation_id,
-            outcome="stored",
-            bytes=prepared.size,
-            width=prepared.info.width,
-            height=prepared.info.height,
-            duration_s=round(prepared.info.duration_seconds, 2),
-            codec=prepared.info.video_codec,
-        )
         return generation
 
     async def delete_for_owner(self, generation_id: UUID, owner_id: UUID) -> None:
@@ -561,9 +535,9 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         upload: Path,
         save: Callable[[dict[str, Any]], Awaitable[Saved]],
     ) -> Saved:
-        """The import's pipeline for a generation that exists already (a worker's result):
-        probe, faststart and thumbnail in a media child (415 otherwise), place the files under
-        the generation's names, then `save(media columns)`, which writes and commits. All or
+        """The import's pipeline, for an import's new row and a worker's result alike: probe,
+        faststart and thumbnail in a media child (415 otherwise), place the files under the
+        generation's names, then `save(media columns)`, which writes and commits. All or
         nothing: whatever `save` raises, the session rolls back and the files go."""
         try:
             prepared = await self.media_jobs.prepare(upload, op.folder)

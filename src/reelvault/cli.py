@@ -11,6 +11,7 @@ import click
 from litestar.plugins import CLIPluginProtocol
 
 from reelvault.settings import Settings, SettingsError
+from reelvault.worker.cli import register as register_worker_commands
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,6 +154,9 @@ def worker_key_revoke(name: str) -> None:
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+register_worker_commands(reelvault_cli)  # `reelvault worker`, `reelvault demo-worker`
 
 
 class ReelvaultCLIPlugin(CLIPluginProtocol):

@@ -25,7 +25,9 @@ def check_url(url: str) -> str:
     except Exception:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise click.BadParameter("give the API's base URL, e.g. http://127.0.0.1:8000")
+        raise click.BadParameter(
+            "give the API's base URL, e.g. http://127.0.0.1:8000", param_hint="'--url'"
+        )
     return url.rstrip("/")
 
 

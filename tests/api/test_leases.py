@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import av
+import httpx
 import pytest
 
 from tests.conftest import BACKENDS, Deployment
@@ -275,3 +276,17 @@ async def test_a_bad_progress_is_422(
 async def test_a_malformed_job_id_is_404(worker: WorkerClient) -> None:
     response = await worker.heartbeat("not-a-uuid", "token", 10)
     assert response.status_code == 404
+
+
+async def test_the_lifecycle_is_in_the_metrics(
+    leases: Deployment, worker: WorkerClient, owner: Account
+) -> None:
+    job_id, token = await claimed(worker, owner)
+    assert (await worker.fail(job_id, token, "Out of credits")).status_code == 200
+    async with httpx.AsyncClient(base_url=leases.base_url) as local:
+        metrics = (await local.get("/metrics")).text
+    assert 'reelvault_claims_total{outcome="claimed"}' in metrics
+    assert 'reelvault_generation_transitions_total{status="processing"}' in metrics
+    assert 'reelvault_generation_transitions_total{status="failed"}' in metrics
+    assert "reelvault_generation_attempts_bucket" in metrics
+    assert "reelvault_generation_completion_seconds_count" in metrics

@@ -250,20 +250,21 @@ class GalleryPage extends HTMLElement {
     this.#resync?.abort();
     const resync = new AbortController();
     this.#resync = resync;
-    this.#queued = [];
+    const queue = [];
+    this.#queued = queue;
     try {
       const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal: resync.signal });
-      if (query !== this.#loadedQuery) return;
-      this.#state = { ...mergeFirstPage(this.#state, page), shown: true };
-      this.#draw();
-      this.#applyQueued();
+      if (query === this.#loadedQuery) {
+        this.#state = { ...mergeFirstPage(this.#state, page), shown: true };
+        this.#draw();
+      }
     } catch (error) {
-      if (api.isAbort(error)) return;
-      this.#queued = null;
       if (error?.status === 401) emit(this, "require-sign-in");
-      // Otherwise the cards keep their state; the next event or reconnect brings news.
+      // Otherwise (Load more took over, the server failed) the cards keep their state and
+      // the events that came meanwhile still apply; the next reconnect fetches again.
     } finally {
       if (this.#resync === resync) this.#resync = null;
+      if (this.#queued === queue) this.#applyQueued(); // unless a new first page owns the queue
     }
   }
 

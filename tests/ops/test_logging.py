@@ -3,11 +3,14 @@ the spec's fields, and never a password, a token or a stored path."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,47 +20,58 @@ from tests.support.factories import PASSWORD
 from tests.support.servers import ROOT, free_port, migrate, settings_env
 
 
-def test_json_logs_carry_request_ids_and_the_spec_fields(tmp_path: Path) -> None:
+@dataclass
+class LoggingServer:
+    base_url: str
+    output: str = ""  # everything the server wrote, once it has stopped
+
+
+@contextlib.contextmanager
+def logging_server(tmp_path: Path, *, log_json: bool) -> Iterator[LoggingServer]:
+    """The service as `make run` starts it (`python -m reelvault.server`), in a child process
+    whose log is collected: `output` holds it after the block."""
     settings = Settings(data_dir=tmp_path).resolved()
     migrate(settings)
     port = free_port()
-    env = {
-        **os.environ,
-        **settings_env(settings),
-        "REELVAULT_LOG_JSON": "true",
-        "LITESTAR_APP": "reelvault.app:create_app",
-    }
+    env = {**os.environ, **settings_env(settings), "REELVAULT_LOG_JSON": str(log_json).lower()}
     server = subprocess.Popen(
-        [sys.executable, "-m", "litestar", "run", "--port", str(port)],
+        [sys.executable, "-m", "reelvault.server", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    served = LoggingServer(f"http://127.0.0.1:{port}")
     try:
-        base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while True:
             try:
-                httpx.get(f"{base}/health/live")
+                httpx.get(f"{served.base_url}/health/live")
                 break
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
-        with httpx.Client(base_url=base) as client:
-            email = "logger@example.com"
-            client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-            token = client.post(
-                "/api/auth/login", json={"email": email, "password": PASSWORD}
-            ).json()["access_token"]
-            search = client.get("/api/generations", params={"q": "neon 50%"})
-            missing = client.get("/api/video/7d1c3a52-3a32-4e4a-9a43-6a9f3f1d2b11")
-            wrong = client.post("/api/auth/login", json={"email": email, "password": "wrong-pass"})
+        yield served
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=20)
+        served.output, _ = server.communicate(timeout=20)
 
+
+def test_json_logs_carry_request_ids_and_the_spec_fields(tmp_path: Path) -> None:
+    with (
+        logging_server(tmp_path, log_json=True) as served,
+        httpx.Client(base_url=served.base_url) as client,
+    ):
+        email = "logger@example.com"
+        client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        token = client.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        search = client.get("/api/generations", params={"q": "neon 50%"})
+        missing = client.get("/api/video/7d1c3a52-3a32-4e4a-9a43-6a9f3f1d2b11")
+        wrong = client.post("/api/auth/login", json={"email": email, "password": "wrong-pass"})
+    output = served.output
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert events, output
     assert all({"ts", "level", "logger", "request_id", "message"} <= set(e) for e in events)
@@ -83,44 +97,23 @@ def test_json_logs_carry_request_ids_and_the_spec_fields(tmp_path: Path) -> None
 def test_a_client_cannot_forge_a_line_of_the_text_log(tmp_path: Path) -> None:
     """`make run`'s server and text log: a `%0a` (or any control character) in a path, a query
     or a header ends up escaped inside its own line, never as a line of its own."""
-    settings = Settings(data_dir=tmp_path).resolved()
-    migrate(settings)
-    port = free_port()
-    env = {**os.environ, **settings_env(settings), "REELVAULT_LOG_JSON": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "reelvault.server", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     forged = "2026-01-01 00:00:00,000 ERROR [forged] reelvault.access: request status=200"
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{base}/health/live")
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
-        with httpx.Client(base_url=base) as client:
-            email = "forger@example.com"
-            client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
-            token = client.post(
-                "/api/auth/login", json={"email": email, "password": PASSWORD}
-            ).json()["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            injected = "%0a" + forged.replace(" ", "%20")
-            client.get(f"/api/generations/x{injected}", headers=auth)
-            client.get(f"/api/video/x%0d{injected}", headers=auth)
-            client.get("/api/generations", params={"q": "neon\n" + forged}, headers=auth)
-            client.get("/api/generations", params={"q": "\x1b[2J\u2028" + forged}, headers=auth)
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
+    with (
+        logging_server(tmp_path, log_json=False) as served,
+        httpx.Client(base_url=served.base_url) as client,
+    ):
+        email = "forger@example.com"
+        client.post("/api/auth/register", json={"email": email, "password": PASSWORD})
+        token = client.post("/api/auth/login", json={"email": email, "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        auth = {"Authorization": f"Bearer {token}"}
+        injected = "%0a" + forged.replace(" ", "%20")
+        client.get(f"/api/generations/x{injected}", headers=auth)
+        client.get(f"/api/video/x%0d{injected}", headers=auth)
+        client.get("/api/generations", params={"q": "neon\n" + forged}, headers=auth)
+        client.get("/api/generations", params={"q": "\x1b[2J\u2028" + forged}, headers=auth)
+    output = served.output
     lines = output.splitlines()
     assert any("forged" in line for line in lines), output  # the requests were logged ...
     # ... and every line of the log is one of ours: none starts with what a client wrote.

@@ -24,7 +24,8 @@ import httpx
 import pytest
 
 from reelvault.settings import Settings
-from reelvault.worker.demo_engine import COST_PER_SECOND, SIZES
+from reelvault.worker.demo_engine import COST_PER_SECOND, SIZES, generate
+from reelvault.worker.engine import CannotGenerate, Job
 from reelvault.worker.font import INK, PAPER, caption
 from tests.conftest import BACKENDS, database_url
 from tests.support.factories import Account, register_and_login
@@ -430,3 +431,56 @@ async def test_make_run_with_the_demo_worker_off_serves_the_app_alone(
     log = (tmp_path / "beside.log").read_text(errors="replace")
     assert "REELVAULT_DEMO_WORKER=off: no demo worker" in log
     assert "demo-worker-" not in run_cli(site.settings, "reelvault", "worker-key", "list").stdout
+
+
+# Engines of this module, loaded by the worker child as `--engine tests.ops.test_worker:NAME`.
+REFUSAL = "This engine refuses prompts about the moon."
+ENGINES = "tests.ops.test_worker"
+
+
+def refusing_engine(job: Job) -> Path:
+    job.report(10)
+    raise CannotGenerate(REFUSAL)
+
+
+async def flaky_engine(job: Job) -> Path:
+    """Async: fails its first attempt as a GPU might, makes the demo clip on the next ones."""
+    job.report(40)
+    await asyncio.sleep(1)
+    if job.attempt == 1 or "always" in job.prompt:
+        raise RuntimeError("GPU fell off the bus at /dev/nvidia0")
+    return await asyncio.to_thread(generate, job)
+
+
+async def test_a_prompt_the_engine_cannot_make_fails_with_the_engines_sentence(
+    owner: Account, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    generation_id = await request(owner, "The moon, close up", 2, "1:1")
+    worker = start_worker(engine=f"{ENGINES}:refusing_engine")
+    failed = await until(
+        item_when(owner, generation_id, lambda i: i["status"] == "failed"), 60, "failure"
+    )
+    assert (failed["error"], failed["attempts"]) == (REFUSAL, 1)
+    assert worker.leftovers() == []
+
+
+async def test_a_transient_engine_error_is_retried_and_an_async_engine_then_makes_it(
+    owner: Account, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    generation_id = await request(owner, "Sneaker drop teaser", 1, "9:16")
+    worker = start_worker(engine=f"{ENGINES}:flaky_engine", pace=0)
+    item = await until(item_when(owner, generation_id, completed), 90, "completion")
+    assert (item["attempts"], item["width"], item["height"]) == (2, 360, 640)
+    assert "RuntimeError" in worker.output()
+
+
+async def test_a_transient_engine_error_fails_for_good_once_attempts_run_out(
+    owner: Account, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    generation_id = await request(owner, "always broken", 1, "16:9")
+    start_worker(engine=f"{ENGINES}:flaky_engine")
+    failed = await until(
+        item_when(owner, generation_id, lambda i: i["status"] == "failed"), 90, "failure"
+    )
+    assert failed["attempts"] == 3  # REELVAULT_MAX_ATTEMPTS' default
+    assert failed["error"] == "The generator failed (RuntimeError): GPU fell off the bus at <path>"

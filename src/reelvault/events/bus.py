@@ -123,13 +123,16 @@ def encode(event_: Event) -> str:
 
 def decode(payload: str) -> Event:
     """The inverse of `encode`; ValueError for anything else."""
-    kind, owner, event_id, gid, rest = payload.split("|", 4)
-    if kind not in ("generation", "deleted", CLOSED) or not rest or rest[0] not in "=-":
-        raise ValueError("not a reelvault event")
-    return Event(
-        id=event_id,
-        owner_id=UUID(owner),
-        kind=kind,
-        data=rest[1:] if rest[0] == "=" else None,
-        generation_id=UUID(gid) if gid else None,
-    )
+    try:
+        kind, owner, event_id, gid, rest = payload.split("|", 4)
+        if kind not in ("generation", "deleted", CLOSED) or not rest or rest[0] not in "=-":
+            raise ValueError
+        return Event(
+            id=event_id,
+            owner_id=UUID(owner),
+            kind=kind,
+            data=rest[1:] if rest[0] == "=" else None,
+            generation_id=UUID(gid) if gid else None,
+        )
+    except ValueError:
+        raise ValueError("not a reelvault event") from None

@@ -7,10 +7,13 @@ its client reconnects and refetches what it missed."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from uuid import UUID
 
 QUEUE_SIZE = 256
+
+logger = logging.getLogger("reelvault.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class Fanout:
             except asyncio.QueueFull:
                 self.dropped += 1
                 self._end(sub, "overflow")
+                logger.info(
+                    "events: a stream of %s fell %d events behind and was ended",
+                    event.owner_id,
+                    self.queue_size,
+                )
 
     def end_all(self, reason: str) -> None:
         """End every stream (the listener lost events): each client reconnects and refetches."""

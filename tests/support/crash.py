@@ -80,10 +80,12 @@ class CrashingService(GenerationService):
     async def create(self, *args: Any, **kwargs: Any) -> Generation:
         if self.step == "after-placing":
             crash()
-        created = await super().create(*args, **kwargs)
+        return await super().create(*args, **kwargs)
+
+    async def commit_import(self) -> None:
+        await super().commit_import()
         if self.step == "after-commit":
             crash()
-        return created
 
 
 async def drop_account(session: AsyncSession, owner: UUID) -> None:

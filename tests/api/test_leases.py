@@ -23,6 +23,7 @@ from tests.support.lifecycle import (
     request_generation,
 )
 from tests.support.media import clip, media_files
+from tests.support.sse import subscribed
 
 MAX_ATTEMPTS = 2
 SHORTEST_LEASE = 5
@@ -290,3 +291,40 @@ async def test_the_lifecycle_is_in_the_metrics(
     assert 'reelvault_generation_transitions_total{status="failed"}' in metrics
     assert "reelvault_generation_attempts_bucket" in metrics
     assert "reelvault_generation_completion_seconds_count" in metrics
+
+
+async def test_the_owner_watches_the_whole_life_live_and_nobody_else_sees_it(
+    leases: Deployment, worker: WorkerClient, owner: Account
+) -> None:
+    """requested -> claimed -> progress -> completed -> deleted, each as an event on the owner's
+    stream, in order, with the item as it is at that step; another user's stream stays empty."""
+    bystander = await register_and_login(leases.base_url)
+    try:
+        async with subscribed(owner.client) as mine, subscribed(bystander.client) as theirs:
+            requested = await request_generation(owner.client, prompt="Watched live")
+            job = (await worker.claim()).json()
+            assert job["generation_id"] == requested["id"]
+            token = job["lease_token"]
+            beat = await worker.heartbeat(requested["id"], token, 40)
+            assert beat.status_code == 200
+            done = await worker.complete(requested["id"], token, clip(320, 180, 1.0).read_bytes())
+            assert done.status_code == 200, done.text
+            assert (
+                await owner.client.delete(f"/api/generations/{requested['id']}")
+            ).status_code == 200
+
+            seen = [await mine.next_event(within=15) for _ in range(5)]
+            assert [m.event for m in seen] == ["generation"] * 4 + ["deleted"]
+            steps = [(m.json["status"], m.json["progress"]) for m in seen[:4]]
+            assert steps == [
+                ("pending", 0),
+                ("processing", 0),
+                ("processing", 40),
+                ("completed", None),
+            ]
+            assert all(m.json["id"] == requested["id"] for m in seen[:4])
+            assert seen[3].json["video_url"] and seen[3].json["attempts"] == 1
+            assert seen[4].json == {"generation_id": requested["id"]}
+            assert await theirs.events_for(1.0) == []
+    finally:
+        await bystander.client.aclose()

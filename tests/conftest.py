@@ -60,7 +60,12 @@ def deployment(
     workdir = tmp_path_factory.mktemp(f"deploy-{backend}")
     with database_url(backend, workdir) as url:
         settings = Settings(
-            data_dir=workdir, database_url=url, max_upload_bytes=64 * 1024 * 1024
+            data_dir=workdir,
+            database_url=url,
+            max_upload_bytes=64 * 1024 * 1024,
+            # Tests import many clips of one account at once (totals under concurrency); the
+            # cap itself is tested with apps of its own (tests/api/test_upload_abuse.py).
+            max_uploads_per_user=16,
         ).resolved()
         with live_app(settings, migrate=True) as server:
             yield Deployment(backend, settings, server)

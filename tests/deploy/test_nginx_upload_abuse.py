@@ -137,9 +137,16 @@ async def test_an_upload_nginx_drops_leaves_nothing_and_frees_its_slot(stack: St
         async with httpx.AsyncClient(
             base_url=front.nginx.base_url, headers=account.auth, timeout=30
         ) as client:
-            response = await client.post(
-                "/api/generations",
-                data={"prompt": "After the dropped one"},
-                files={"file": ("clip.mp4", clip(160, 90, 1.0).read_bytes(), "video/mp4")},
-            )
+            # The slot goes with the upload's last cleanup step, a moment after its files:
+            # a loaded machine may still answer 429 for that moment, never for good.
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                response = await client.post(
+                    "/api/generations",
+                    data={"prompt": "After the dropped one"},
+                    files={"file": ("clip.mp4", clip(160, 90, 1.0).read_bytes(), "video/mp4")},
+                )
+                if response.status_code != 429 or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.2)
         assert response.status_code == 201, response.text

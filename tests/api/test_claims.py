@@ -136,6 +136,8 @@ async def test_twenty_concurrent_claimers_never_share_a_generation(
 
     try:
         results = await asyncio.gather(*(claim_until_empty(c) for c in claimers))
+        # Read while the claimers still hold their leases: closing one gives its jobs back.
+        page = (await owner.client.get("/api/generations", params={"limit": 100})).json()
     finally:
         await asyncio.gather(*(c.aclose() for c in claimers))
     taken = [job for result in results for job in result]
@@ -143,7 +145,6 @@ async def test_twenty_concurrent_claimers_never_share_a_generation(
     assert len(ids) == len(set(ids)) == 30
     assert set(ids) == wanted
     assert len({token for _, token in taken}) == 30
-    page = (await owner.client.get("/api/generations", params={"limit": 100})).json()
     assert {g["status"] for g in page["generations"]} == {"processing"}
     assert {g["attempts"] for g in page["generations"]} == {1}
 

@@ -27,6 +27,8 @@ ITEM_FIELDS = {
     "error",
     "created_at",
     "completed_at",
+    "aspect_ratio",
+    "attempts",
 }
 
 

@@ -144,7 +144,8 @@ async def wait_until_nothing_left(media_root: Path, before: set[str], within: fl
         try:
             assert_nothing_left(media_root, before)
             return
-        except AssertionError:
+        # A folder the server removes while it is being listed: not yet settled.
+        except (AssertionError, FileNotFoundError):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.1)

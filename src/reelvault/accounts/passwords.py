@@ -93,11 +93,7 @@ class Passwords:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-# Outside the app's pool, for the CLI, the demo and scripts. Request handlers take the
+# Outside the app's pool, for the CLI, the demo and the benches. Request handlers take the
 # `passwords` dependency instead, so that their work stays bounded.
 async def hash_password(password: str) -> str:
     return await to_thread.run_sync(_hasher.hash, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    return await to_thread.run_sync(_verify, password_hash, password)

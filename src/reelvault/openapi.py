@@ -146,7 +146,8 @@ def document_errors(document: OpenAPI) -> OpenAPI:
                 responses["400"] = error_response("The body is not valid JSON")
             if path not in PUBLIC:
                 responses.setdefault("401", error_response("Missing, invalid or expired token"))
-                if method in ("post", "delete"):
+                # Worker calls carry a key, never the cookie: the origin rule cannot refuse them.
+                if method in ("post", "delete") and not path.startswith("/api/worker/"):
                     responses.setdefault(
                         "403", error_response("Cookie-authenticated request from another origin")
                     )

@@ -94,7 +94,10 @@ def test_an_ended_session_asks_to_sign_in_again(
     context = new_context()
     sign_in(context, library)
     page = context.new_page()
-    page.goto("/gallery?status=failed")
+    # The live stream opens beside the listing: cookies cleared before it has opened would end
+    # the session with the address of before the search.
+    with page.expect_response(lambda response: "/api/generations/events" in response.url):
+        page.goto("/gallery?status=failed")
     expect(page.locator("video-card")).to_have_count(3)
     context.clear_cookies()
     page.get_by_label("Search prompts").fill("session")

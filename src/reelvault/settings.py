@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 ENV_PREFIX = "REELVAULT_"
-DeliveryMode = Literal["direct", "accel"]
+DeliveryMode = Literal["direct", "accel", "redirect"]
+StorageKind = Literal["local", "s3"]
+S3Addressing = Literal["auto", "path", "virtual"]
 Registration = Literal["open", "closed"]
 
 
@@ -53,6 +55,23 @@ class Settings:
     # bound); a stream whose client falls this many events behind is ended (it reconnects).
     events_ping_seconds: float = 15.0
     events_queue_size: int = 256
+    # Media storage: the media directory (local) or an S3-compatible object store (s3).
+    storage: StorageKind = "local"
+    s3_endpoint_url: str | None = None  # None: AWS
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_prefix: str = ""
+    # auto: path-style for a self-hosted endpoint (MinIO, Garage, Ceph), virtual-host for AWS.
+    s3_addressing: S3Addressing = "auto"
+    # How long a presigned URL (redirect and accel delivery) stays valid.
+    s3_presign_seconds: int = 300
+    # An upload's intent older than this belongs to an import that died: its objects go.
+    s3_intent_grace_seconds: int = 3600
+    # How long the answer "this object exists" is trusted for `file_available`.
+    s3_exists_ttl_seconds: int = 60
+    s3_part_bytes: int = 16 * 1024**2
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -68,7 +87,9 @@ class Settings:
             token_lifetime_seconds=_int(env, "TOKEN_LIFETIME_SECONDS", 8 * 3600, minimum=60),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 2 * 1024**3, minimum=1024),
             behind_https=_bool(env, "BEHIND_HTTPS", default=False),
-            media_delivery=_choice(env, "MEDIA_DELIVERY", ("direct", "accel"), "direct"),  # type: ignore[arg-type]
+            media_delivery=_choice(
+                env, "MEDIA_DELIVERY", ("direct", "accel", "redirect"), "direct"
+            ),  # type: ignore[arg-type]
             accel_prefix=env.get(f"{ENV_PREFIX}ACCEL_PREFIX", "/_protected_media/"),
             log_level=_choice(
                 env, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", upper=True
@@ -88,6 +109,18 @@ class Settings:
             max_attempts=_int(env, "MAX_ATTEMPTS", 3, minimum=1),
             events_ping_seconds=_int(env, "EVENTS_PING_SECONDS", 15, minimum=1),
             events_queue_size=_int(env, "EVENTS_QUEUE_SIZE", 256, minimum=8),
+            storage=_choice(env, "STORAGE", ("local", "s3"), "local"),  # type: ignore[arg-type]
+            s3_endpoint_url=env.get(f"{ENV_PREFIX}S3_ENDPOINT_URL") or None,
+            s3_bucket=env.get(f"{ENV_PREFIX}S3_BUCKET", ""),
+            s3_region=env.get(f"{ENV_PREFIX}S3_REGION") or "us-east-1",
+            s3_access_key_id=env.get(f"{ENV_PREFIX}S3_ACCESS_KEY_ID") or None,
+            s3_secret_access_key=env.get(f"{ENV_PREFIX}S3_SECRET_ACCESS_KEY") or None,
+            s3_prefix=env.get(f"{ENV_PREFIX}S3_PREFIX", ""),
+            s3_addressing=_choice(env, "S3_ADDRESSING", ("auto", "path", "virtual"), "auto"),  # type: ignore[arg-type]
+            s3_presign_seconds=_int(env, "S3_PRESIGN_SECONDS", 300, minimum=10),
+            s3_intent_grace_seconds=_int(env, "S3_INTENT_GRACE_SECONDS", 3600, minimum=1),
+            s3_exists_ttl_seconds=_int(env, "S3_EXISTS_TTL_SECONDS", 60, minimum=0),
+            s3_part_bytes=_int(env, "S3_PART_BYTES", 16 * 1024**2, minimum=5 * 1024**2),
         )
         return settings.resolved()
 
@@ -105,6 +138,15 @@ class Settings:
             raise SettingsError(f"{ENV_PREFIX}ACCEL_PREFIX must start and end with '/'")
         if not 0 < self.events_ping_seconds <= 15:
             raise SettingsError(f"{ENV_PREFIX}EVENTS_PING_SECONDS must be between 1 and 15")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError(f"{ENV_PREFIX}S3_BUCKET is required with {ENV_PREFIX}STORAGE=s3")
+        if self.media_delivery == "redirect" and self.storage != "s3":
+            raise SettingsError(
+                f"{ENV_PREFIX}MEDIA_DELIVERY=redirect needs {ENV_PREFIX}STORAGE=s3 "
+                "(a presigned URL of the object store)"
+            )
+        if self.s3_prefix and (self.s3_prefix.startswith("/") or ".." in self.s3_prefix.split("/")):
+            raise SettingsError(f"{ENV_PREFIX}S3_PREFIX must be a relative key prefix")
         if self.secret_key and len(self.secret_key) < 32:
             raise SettingsError(f"{ENV_PREFIX}SECRET_KEY must be at least 32 characters long")
         return replace(

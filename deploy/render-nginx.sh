@@ -6,7 +6,8 @@
 #   render-nginx.sh [nginx.conf] > /etc/nginx/nginx.conf
 #
 # Every variable has the container's default; REELVAULT_MAX_UPLOAD_BYTES is the app's own
-# setting, from which the request-body limit is derived.
+# setting, from which the request-body limit is derived. REELVAULT_UPSTREAM names one app or
+# several replicas (`app1:8000,app2:8000`): one `server` line each in the upstream.
 set -eu
 
 template=${1:-$(dirname "$0")/../nginx.conf}
@@ -25,10 +26,29 @@ template=${1:-$(dirname "$0")/../nginx.conf}
 REELVAULT_NGINX_BODY_LIMIT=$((REELVAULT_MAX_UPLOAD_BYTES + 1048576))
 REELVAULT_MEDIA_DIR=${REELVAULT_MEDIA_DIR%/}
 
-export REELVAULT_NGINX_LISTEN REELVAULT_UPSTREAM REELVAULT_WEB_ROOT REELVAULT_MEDIA_DIR \
+# host:port (or [v6]:port) only: anything else could end the line and add directives.
+REELVAULT_UPSTREAM_SERVERS=
+set -f # the list is split on commas and blanks, never globbed
+for server in $(printf '%s' "$REELVAULT_UPSTREAM" | tr ',' ' '); do
+    case $server in
+    *[!A-Za-z0-9.:_\[\]-]* | :* | *:)
+        echo "render-nginx.sh: REELVAULT_UPSTREAM: not a host:port: $server" >&2
+        exit 1
+        ;;
+    esac
+    REELVAULT_UPSTREAM_SERVERS="${REELVAULT_UPSTREAM_SERVERS:+$REELVAULT_UPSTREAM_SERVERS
+}        server $server;"
+done
+set +f
+if [ -z "$REELVAULT_UPSTREAM_SERVERS" ]; then
+    echo "render-nginx.sh: REELVAULT_UPSTREAM names no server" >&2
+    exit 1
+fi
+
+export REELVAULT_NGINX_LISTEN REELVAULT_UPSTREAM_SERVERS REELVAULT_WEB_ROOT REELVAULT_MEDIA_DIR \
     REELVAULT_ACCEL_PREFIX REELVAULT_NGINX_BODY_LIMIT REELVAULT_NGINX_RUN_DIR \
     REELVAULT_NGINX_LOG_DIR
 
-exec envsubst '${REELVAULT_NGINX_LISTEN} ${REELVAULT_UPSTREAM} ${REELVAULT_WEB_ROOT}
+exec envsubst '${REELVAULT_NGINX_LISTEN} ${REELVAULT_UPSTREAM_SERVERS} ${REELVAULT_WEB_ROOT}
 ${REELVAULT_MEDIA_DIR} ${REELVAULT_ACCEL_PREFIX} ${REELVAULT_NGINX_BODY_LIMIT}
 ${REELVAULT_NGINX_RUN_DIR} ${REELVAULT_NGINX_LOG_DIR}' < "$template"

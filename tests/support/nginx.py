@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +95,12 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def nginx_in_front(app_port: int, settings: Settings, workdir: Path) -> Iterator[Nginx]:
-    """Nginx on a free port, proxying to the app on `app_port`, serving web/ and the media."""
+def nginx_in_front(
+    app_port: int | Sequence[int], settings: Settings, workdir: Path
+) -> Iterator[Nginx]:
+    """Nginx on a free port, proxying to the app on `app_port` (or to the replicas on each of
+    several ports, one upstream server each), serving web/ and the media."""
+    app_ports = [app_port] if isinstance(app_port, int) else list(app_port)
     binary = nginx_binary()
     # Nginx's workers run as `nobody` when the tests run as root: like the container's Nginx,
     # they read what the app wrote as another user, so every folder on the way is searchable.
@@ -113,7 +117,7 @@ def nginx_in_front(app_port: int, settings: Settings, workdir: Path) -> Iterator
         render_config(
             {
                 "REELVAULT_NGINX_LISTEN": f"127.0.0.1:{port}",
-                "REELVAULT_UPSTREAM": f"127.0.0.1:{app_port}",
+                "REELVAULT_UPSTREAM": ",".join(f"127.0.0.1:{app}" for app in app_ports),
                 "REELVAULT_WEB_ROOT": str(web),
                 "REELVAULT_MEDIA_DIR": str(settings.media_root),
                 "REELVAULT_ACCEL_PREFIX": settings.accel_prefix,

@@ -7,6 +7,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -15,10 +16,12 @@ from uuid import UUID
 from anyio import to_thread
 from litestar import Response
 
+from reelvault.delivery.objects import ObjectDelivery
 from reelvault.delivery.ranges import ByteRange, Plan, RequestHeaders, make_etag, plan_response
 from reelvault.delivery.streaming import build_response, read_span
 from reelvault.errors import NotFound
 from reelvault.observability import clip, log_event
+from reelvault.storage.objects import ObjectStore
 from reelvault.storage.store import MediaStore, OutsideMediaDirectory, SymlinkInMediaPath
 
 logger = logging.getLogger("reelvault.media")
@@ -97,10 +100,22 @@ class MediaDelivery:
     store: MediaStore
     mode: str = "direct"
     accel_prefix: str = "/_protected_media/"
+    # With an object store, every media answer comes from it (delivery/objects.py).
+    objects: ObjectStore | None = None
+    presign_seconds: int = 300
+    s3_accel_prefix: str = "/_s3_media/"
+
+    @cached_property
+    def from_store(self) -> ObjectDelivery | None:
+        if self.objects is None:
+            return None
+        return ObjectDelivery(self.objects, self.mode, self.presign_seconds, self.s3_accel_prefix)
 
     async def respond(
         self, media: MediaFile, method: str, headers: Mapping[str, str], *, accel: bool = True
     ) -> Response[Any]:
+        if self.from_store is not None:
+            return await self.from_store.respond(media, method, headers, accel=accel)
         if accel and self.mode == "accel":
             await to_thread.run_sync(self._locate, media)  # a missing file is our JSON 404
             return self._accel_response(media)

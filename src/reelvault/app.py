@@ -7,12 +7,12 @@ from uuid import UUID
 
 import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
-from litestar import Litestar, Router, route
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
-from litestar.response import File
 from litestar.static_files import create_static_files_router
 
 from reelvault.accounts.auth import (
@@ -27,7 +27,7 @@ from reelvault.accounts.passwords import Passwords
 from reelvault.cli import ReelvaultCLIPlugin
 from reelvault.db import build_sqlalchemy_config
 from reelvault.delivery.responder import MediaDelivery
-from reelvault.errors import DomainError, exception_handlers
+from reelvault.errors import DomainError, exception_handlers, http_error_handler
 from reelvault.events.controllers import EventsController
 from reelvault.events.streams import LiveEvents
 from reelvault.generations.controllers import GenerationController, MediaController
@@ -40,6 +40,7 @@ from reelvault.observability import (
     logging_config,
 )
 from reelvault.openapi import document_errors
+from reelvault.pages import client_route_handler, not_found_handler
 from reelvault.security_headers import add_security_headers
 from reelvault.settings import Settings
 from reelvault.storage.store import MediaStore
@@ -50,7 +51,6 @@ from reelvault.workers.expiry import LeaseExpiry
 # The wheel carries the gallery inside the package; a source checkout keeps it at the top.
 _PACKAGED_WEB = Path(__file__).resolve().parent / "web"
 WEB_DIR = _PACKAGED_WEB if _PACKAGED_WEB.is_dir() else Path(__file__).resolve().parents[2] / "web"
-CLIENT_ROUTES = ("/", "/login", "/gallery", "/gallery/{generation_id:str}")
 
 
 def create_app(settings: Settings | None = None, *, store: MediaStore | None = None) -> Litestar:
@@ -121,7 +121,11 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
             "jwt_auth": Provide(lambda: jwt_auth, sync_to_thread=False),
             "delivery": Provide(lambda: delivery, sync_to_thread=False),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers={
+            **exception_handlers,
+            # A browser that follows a wrong address gets the gallery's "Page not found".
+            NotFoundException: not_found_handler(WEB_DIR / "index.html", http_error_handler),
+        },
         before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
             title="reelvault",
@@ -145,25 +149,7 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
 
 
 def _web_handlers() -> list[object]:
-    index = WEB_DIR / "index.html"
-
-    @route(
-        list(CLIENT_ROUTES),
-        http_method=["GET", "HEAD"],
-        include_in_schema=False,
-        exclude_from_auth=True,
-    )
-    async def client_route() -> File:
-        # Deep links of the gallery's History-API router load the same page.
-        # Named and typed: without them the page is served as application/octet-stream.
-        return File(
-            index,
-            filename="index.html",
-            media_type="text/html",
-            content_disposition_type="inline",
-            headers={"Cache-Control": "no-cache"},
-        )
-
+    client_route = client_route_handler(WEB_DIR / "index.html")
     static = create_static_files_router(
         path="/",
         directories=[WEB_DIR],

@@ -20,6 +20,18 @@ template=${1:-$(dirname "$0")/../nginx.conf}
 : "${REELVAULT_MAX_UPLOAD_BYTES:=2147483648}"
 : "${REELVAULT_NGINX_RUN_DIR:=/var/cache/nginx}"
 : "${REELVAULT_NGINX_LOG_DIR:=/var/log/nginx}"
+# Media in an object store, accel mode: Nginx's slice cache of the store's answers (on|off),
+# its size on disk, and the DNS server that resolves the store's host name (Nginx resolves
+# the presigned URLs' hosts itself): by default the first of /etc/resolv.conf, else Docker's.
+: "${REELVAULT_NGINX_S3_CACHE:=off}"
+: "${REELVAULT_NGINX_S3_CACHE_MAX_SIZE:=1g}"
+if [ -z "${REELVAULT_NGINX_RESOLVER:-}" ]; then
+    REELVAULT_NGINX_RESOLVER=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null || true)
+    case $REELVAULT_NGINX_RESOLVER in
+    *:*) REELVAULT_NGINX_RESOLVER="[$REELVAULT_NGINX_RESOLVER]" ;; # IPv6
+    esac
+    : "${REELVAULT_NGINX_RESOLVER:=127.0.0.11}"
+fi
 
 # The app limits the file; the multipart body around it also carries the prompt and the part
 # headers (the app accepts at most 8 parts of 64 KiB of fields): 1 MiB covers that envelope.
@@ -40,6 +52,26 @@ for server in $(printf '%s' "$REELVAULT_UPSTREAM" | tr ',' ' '); do
 }        server $server;"
 done
 set +f
+case $REELVAULT_NGINX_S3_CACHE in
+on | off) ;;
+*)
+    echo "render-nginx.sh: REELVAULT_NGINX_S3_CACHE: on or off, not $REELVAULT_NGINX_S3_CACHE" >&2
+    exit 1
+    ;;
+esac
+case $REELVAULT_NGINX_S3_CACHE_MAX_SIZE in
+*[!0-9kKmMgG]* | [!0-9]*)
+    echo "render-nginx.sh: REELVAULT_NGINX_S3_CACHE_MAX_SIZE: a size like 10g" >&2
+    exit 1
+    ;;
+esac
+# Addresses or names, blank-separated: anything else could end the line and add directives.
+case $REELVAULT_NGINX_RESOLVER in
+*[!A-Za-z0-9.:_\[\]\ -]* | "")
+    echo "render-nginx.sh: REELVAULT_NGINX_RESOLVER: not a list of addresses" >&2
+    exit 1
+    ;;
+esac
 if [ -z "$REELVAULT_UPSTREAM_SERVERS" ]; then
     echo "render-nginx.sh: REELVAULT_UPSTREAM names no server" >&2
     exit 1
@@ -47,8 +79,10 @@ fi
 
 export REELVAULT_NGINX_LISTEN REELVAULT_UPSTREAM_SERVERS REELVAULT_WEB_ROOT REELVAULT_MEDIA_DIR \
     REELVAULT_ACCEL_PREFIX REELVAULT_NGINX_BODY_LIMIT REELVAULT_NGINX_RUN_DIR \
-    REELVAULT_NGINX_LOG_DIR
+    REELVAULT_NGINX_LOG_DIR REELVAULT_NGINX_S3_CACHE REELVAULT_NGINX_S3_CACHE_MAX_SIZE \
+    REELVAULT_NGINX_RESOLVER
 
 exec envsubst '${REELVAULT_NGINX_LISTEN} ${REELVAULT_UPSTREAM_SERVERS} ${REELVAULT_WEB_ROOT}
 ${REELVAULT_MEDIA_DIR} ${REELVAULT_ACCEL_PREFIX} ${REELVAULT_NGINX_BODY_LIMIT}
-${REELVAULT_NGINX_RUN_DIR} ${REELVAULT_NGINX_LOG_DIR}' < "$template"
+${REELVAULT_NGINX_RUN_DIR} ${REELVAULT_NGINX_LOG_DIR} ${REELVAULT_NGINX_S3_CACHE}
+${REELVAULT_NGINX_S3_CACHE_MAX_SIZE} ${REELVAULT_NGINX_RESOLVER}' < "$template"

@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +96,14 @@ class Nginx:
 
 @contextlib.contextmanager
 def nginx_in_front(
-    app_port: int | Sequence[int], settings: Settings, workdir: Path
+    app_port: int | Sequence[int],
+    settings: Settings,
+    workdir: Path,
+    render_env: Mapping[str, str] | None = None,
 ) -> Iterator[Nginx]:
     """Nginx on a free port, proxying to the app on `app_port` (or to the replicas on each of
-    several ports, one upstream server each), serving web/ and the media."""
+    several ports, one upstream server each), serving web/ and the media. `render_env` adds
+    REELVAULT_* values for deploy/render-nginx.sh (REELVAULT_NGINX_S3_CACHE, ...)."""
     app_ports = [app_port] if isinstance(app_port, int) else list(app_port)
     binary = nginx_binary()
     # Nginx's workers run as `nobody` when the tests run as root: like the container's Nginx,
@@ -124,6 +128,7 @@ def nginx_in_front(
                 "REELVAULT_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
                 "REELVAULT_NGINX_RUN_DIR": str(prefix / "run"),
                 "REELVAULT_NGINX_LOG_DIR": str(prefix / "logs"),
+                **(render_env or {}),
             }
         )
     )

@@ -43,6 +43,7 @@ from reelvault.openapi import document_errors
 from reelvault.pages import client_route_handler, not_found_handler
 from reelvault.security_headers import add_security_headers
 from reelvault.settings import Settings
+from reelvault.storage.backend import MediaBackend, build_backend
 from reelvault.storage.store import MediaStore
 from reelvault.workers.auth import worker_key_auth
 from reelvault.workers.controllers import WorkerController
@@ -53,13 +54,19 @@ _PACKAGED_WEB = Path(__file__).resolve().parent / "web"
 WEB_DIR = _PACKAGED_WEB if _PACKAGED_WEB.is_dir() else Path(__file__).resolve().parents[2] / "web"
 
 
-def create_app(settings: Settings | None = None, *, store: MediaStore | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: MediaStore | None = None,
+    backend: MediaBackend | None = None,
+) -> Litestar:
     settings = settings or Settings.from_env()
     settings.ensure_directories()
     store = store or MediaStore(settings.media_root)
     store.prepare()
     delivery = MediaDelivery(store, settings.media_delivery, settings.accel_prefix)
     db_config = build_sqlalchemy_config(settings)
+    backend = backend or build_backend(settings, store, db_config.get_session)
     jwt_auth = build_jwt_auth(settings, db_config.get_engine())
     passwords = Passwords(settings.password_hash_workers)
     # Settles leases that ran out, every 2 s in every process (they agree: one statement).
@@ -75,9 +82,9 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
         # An event too large for a PostgreSQL notification is read back as the API shows it.
         async with db_config.get_session() as session:
             try:
-                item = await GenerationService(session, store=store).item_for_owner(
-                    generation_id, owner_id
-                )
+                item = await GenerationService(
+                    session, store=store, backend=backend
+                ).item_for_owner(generation_id, owner_id)
             except DomainError:
                 return None
         return msgspec.json.encode(item).decode()
@@ -110,13 +117,14 @@ def create_app(settings: Settings | None = None, *, store: MediaStore | None = N
 
     app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
-        on_startup=[recover_on_startup, lease_expiry.start, live_events.start],
-        on_shutdown=[lease_expiry.stop, live_events.stop, passwords.close],
+        on_startup=[backend.start, recover_on_startup, lease_expiry.start, live_events.start],
+        on_shutdown=[lease_expiry.stop, live_events.stop, passwords.close, backend.stop],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
         # After the auth hook, so the request context ends up outermost.
         on_app_init=[jwt_auth.on_app_init, install_request_context],
         dependencies={
             "media": Provide(lambda: store, sync_to_thread=False),
+            "backend": Provide(lambda: backend, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, sync_to_thread=False),
             "delivery": Provide(lambda: delivery, sync_to_thread=False),

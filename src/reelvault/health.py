@@ -9,6 +9,7 @@ from litestar.params import SkipValidation
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reelvault.storage.backend import MediaBackend
 from reelvault.storage.store import MediaStore
 
 
@@ -26,14 +27,19 @@ class HealthController(Controller):
         self,
         db_session: NamedDependency[AsyncSession],
         media: NamedDependency[SkipValidation[MediaStore]],
+        backend: NamedDependency[SkipValidation[MediaBackend]],
     ) -> Response[dict[str, str]]:
         checks = {"database": "ok", "media": "ok"}
         try:
             await db_session.execute(text("SELECT 1"))
         except Exception:  # any failure means not ready; the reason stays in the log
             checks["database"] = "unavailable"
+        # Uploads are staged in the media directory whatever the backend; the bucket, where
+        # there is one, must answer too (one HeadBucket per check).
         if not await to_thread.run_sync(_media_writable, media):
             checks["media"] = "unwritable"
+        elif backend.name != "local" and not await backend.ready():
+            checks["media"] = "unavailable"
         ready = all(value == "ok" for value in checks.values())
         return Response(
             {"status": "ok" if ready else "unavailable", **checks},

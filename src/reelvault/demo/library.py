@@ -21,6 +21,7 @@ from reelvault.generations.models import Generation, GenerationStatus
 from reelvault.generations.services import GenerationService
 from reelvault.media.jobs import MediaJobs
 from reelvault.settings import Settings
+from reelvault.storage.backend import build_backend
 from reelvault.storage.store import MediaStore
 
 logger = logging.getLogger("reelvault.demo")
@@ -222,12 +223,17 @@ async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[UUID,
     store = MediaStore(settings.media_root)
     store.prepare()
     config = build_sqlalchemy_config(settings)
+    backend = build_backend(settings, store, config.get_session)
+    await backend.start()
     try:
         async with config.get_session() as session:
             users = UserService(session=session)
             # The operator's media limits, as for every import the app makes.
             generations = GenerationService(
-                session=session, store=store, media_jobs=MediaJobs(media_limits(settings))
+                session=session,
+                store=store,
+                backend=backend,
+                media_jobs=MediaJobs(media_limits(settings)),
             )
             user = await users.get_one_or_none(email=DEMO_EMAIL)
             if user is None:
@@ -237,17 +243,19 @@ async def ensure_demo(settings: Settings, *, reset: bool = False) -> tuple[UUID,
                 for generation in await generations.list(user_id=user.id):
                     await generations.delete_for_owner(generation.id, user.id)
             existing = await generations.list(user_id=user.id)
-            created = await _fill(generations, user.id, store, existing)
+            created = await _fill(generations, user.id, existing)
             await _make_claimable(generations, user.id)
             return user.id, created
     finally:
+        await backend.stop()
         await config.get_engine().dispose()
 
 
-async def _fill(
-    generations: GenerationService, user_id: UUID, store: MediaStore, existing: list[Generation]
-) -> int:
-    present = {g.prompt for g in existing if g.status != COMPLETED or store.exists(g.video_path)}
+async def _fill(generations: GenerationService, user_id: UUID, existing: list[Generation]) -> int:
+    stored = await generations.backend.available([g.video_path for g in existing])
+    present = {
+        g.prompt for g, ok in zip(existing, stored, strict=True) if g.status != COMPLETED or ok
+    }
     broken = [g for g in existing if g.prompt not in present]
     for generation in broken:  # completed in the database but the file is gone: re-render
         await generations.delete_for_owner(generation.id, user_id)

@@ -16,18 +16,21 @@ from reelvault.generations.services import GenerationService
 from reelvault.media.jobs import MediaJobs
 from reelvault.media.limits import MAX_STORABLE_SECONDS, MediaLimits
 from reelvault.settings import Settings
+from reelvault.storage.backend import MediaBackend
 from reelvault.storage.store import MediaStore
 
 
 async def provide_generations(
     db_session: NamedDependency[SkipValidation[AsyncSession]],
     media: NamedDependency[SkipValidation[MediaStore]],
+    backend: NamedDependency[SkipValidation[MediaBackend]],
     settings: NamedDependency[SkipValidation[Settings]],
     state: State,
 ) -> AsyncGenerator[GenerationService, None]:
     yield GenerationService(
         session=db_session,
         store=media,
+        backend=backend,
         uploads=UploadPolicy.from_settings(settings),
         media_jobs=media_jobs(state, settings),
     )

@@ -15,7 +15,7 @@ from uuid import UUID, uuid4
 import msgspec
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from advanced_alchemy.service import SQLAlchemyAsyncRepositoryService
-from anyio import CancelScope, to_thread
+from anyio import to_thread
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -67,6 +67,7 @@ from reelvault.media.limits import MediaLimits
 from reelvault.observability import DELETIONS, IMPORTS, SEARCH_SECONDS, clip, log_event
 from reelvault.settings import Settings
 from reelvault.storage import files, journal
+from reelvault.storage.backend import LocalBackend, MediaBackend
 from reelvault.storage.store import MediaStore
 
 PROMPT_MAX = 2000
@@ -132,12 +133,16 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         session: AsyncSession,
         *,
         store: MediaStore,
+        backend: MediaBackend | None = None,
         uploads: UploadPolicy | None = None,
         media_jobs: MediaJobs | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, **kwargs)
+        # The media directory always holds the uploads' work files; the backend is where the
+        # stored files live (that same directory, or a bucket).
         self.store = store
+        self.backend = backend or LocalBackend(store)
         self.uploads = uploads or UploadPolicy(max_upload_bytes=Settings.max_upload_bytes)
         # Untrusted files are parsed in confined children; the app passes its one shared runner.
         self.media_jobs = media_jobs or MediaJobs(MediaLimits())
@@ -437,46 +442,15 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
     async def _trash_and_commit(
         self, label: str, manifest: dict[str, Any], wanted: files.FileSet, **context: Any
     ) -> list[str]:
-        """Move `wanted` into one journal operation's trash, commit the session's deletion,
-        then unlink the trash. Until the commit, any failure (a cancellation included) rolls
-        back and restores every file; where even that fails, the operation's folder stays for
-        the next start's recovery, which asks the database what to do."""
-        store = self.store
-        with journal.operation(store.trash_dir(), label) as op:
-            try:
-                moved, report = await to_thread.run_sync(
-                    files.move_to_trash, store, op, manifest, wanted
-                )
-            except BaseException as exc:
-                with CancelScope(shield=True):
-                    await self.session.rollback()
-                    if not op.is_settled:  # say, cancelled once the files had moved
-                        await self._restore(op, {name: wanted[name] for name in op.holding})
-                _deletion_failed(step="move-files", **context)
-                if isinstance(exc, StorageFailure) or not isinstance(exc, Exception):
-                    raise
-                raise StorageFailure() from exc
-            try:
-                await self.commit_deletion()
-            except BaseException as exc:
-                with CancelScope(shield=True):
-                    await self.session.rollback()
-                    await self._restore(op, moved)
-                _deletion_failed(step="commit", **context)
-                if not isinstance(exc, Exception):
-                    raise
-                logger.error("delete %s: the commit failed", manifest, exc_info=exc)
-                raise StorageFailure() from None
-            report += await to_thread.run_sync(files.purge_trash, store, op, moved)
-        return report
-
-    async def _restore(self, op: journal.Operation, moved: files.FileSet) -> None:
+        """Remove `wanted` as part of committing the session's deletion of their rows: all or
+        nothing as the owner sees it (the backend says how)."""
         try:
-            await to_thread.run_sync(files.restore_from_trash, self.store, op, moved)
-        except Exception:
-            # Unsettled, the operation's folder stays: recovery puts the files back at the
-            # next start, the rows being there.
-            logger.exception("delete %s: files left in the trash for recovery", op.folder.name)
+            return await self.backend.delete(
+                self.session, wanted, self.commit_deletion, label=label, manifest=manifest
+            )
+        except BaseException:
+            _deletion_failed(step="store", **context)
+            raise
 
     async def request(self, owner_id: UUID, wanted: GenerationRequest) -> GenerationItem:
         """A pending generation for a worker to make (`POST /api/generations`, JSON)."""
@@ -555,25 +529,29 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
                 reason=exc.reason,
             )
             raise UnsupportedMedia(exc.message) from exc
-        placed = await to_thread.run_sync(
-            files.place_imported, self.store, op, generation_id, prepared.video, prepared.thumbnail
+        version = new_media_version()
+
+        async def save_media(stored: dict[str, str]) -> Saved:
+            return await save(
+                {
+                    "video_path": stored["video"],
+                    "thumbnail_path": stored["thumbnail"],
+                    "media_version": version,
+                    "duration": round(prepared.info.duration_seconds),
+                    "width": prepared.info.width,
+                    "height": prepared.info.height,
+                    "file_size": prepared.size,
+                }
+            )
+
+        saved = await self.backend.store(
+            self.session,
+            generation_id,
+            version,
+            {"video": prepared.video, "thumbnail": prepared.thumbnail},
+            save_media,
+            op=op,
         )
-        media = {
-            "video_path": placed["video"],
-            "thumbnail_path": placed["thumbnail"],
-            "media_version": new_media_version(),
-            "duration": round(prepared.info.duration_seconds),
-            "width": prepared.info.width,
-            "height": prepared.info.height,
-            "file_size": prepared.size,
-        }
-        try:
-            saved = await save(media)
-        except BaseException:
-            with CancelScope(shield=True):
-                await self.session.rollback()
-                await to_thread.run_sync(files.remove_placed, self.store, placed, op)
-            raise
         log_event(
             logger,
             "import",
@@ -592,12 +570,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         completed = [
             row.video_path if row.status == GenerationStatus.COMPLETED else None for row in rows
         ]
-        # One trip to a worker thread for the whole page: a slow disk never blocks the loop.
-        available = (
-            await to_thread.run_sync(lambda: [self.store.exists(path) for path in completed])
-            if any(completed)
-            else [False] * len(rows)
-        )
+        available = await self.backend.available(completed)
         return [to_item(row, file_available=ok) for row, ok in zip(rows, available, strict=True)]
 
 

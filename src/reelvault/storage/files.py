@@ -21,19 +21,21 @@ logger = logging.getLogger("reelvault.files")
 FileSet = dict[str, str]  # name in the trash ("video", "<id>.thumbnail") -> path under the root
 
 
-def place_imported(
-    store: MediaStore, op: Operation, generation_id: UUID, video: Path, thumbnail: Path
+def place_files(
+    store: MediaStore,
+    op: Operation,
+    generation_id: UUID,
+    paths: dict[str, Path],
+    names: FileSet,
 ) -> FileSet:
-    """Move a prepared video and its thumbnail to their final names (atomic renames). All or
-    nothing: a failure after the first rename takes it back, and `StorageFailure` is raised."""
-    placed: FileSet = {
-        "video": store.video_relpath(generation_id),
-        "thumbnail": store.thumbnail_relpath(generation_id),
-    }
+    """Move prepared files (kind -> path) to their final names (kind -> path under the root),
+    by atomic renames. All or nothing: a failure after the first rename takes back what moved,
+    and `StorageFailure` is raised."""
+    placed: FileSet = dict(names)
     op.write_manifest({"action": "import", "generation_id": str(generation_id), "files": placed})
     try:
-        store.move(video, store.resolve(placed["video"]))
-        store.move(thumbnail, store.resolve(placed["thumbnail"]))
+        for kind, source in paths.items():
+            store.move(source, store.resolve(placed[kind]))
         _sync_parents(store, placed)
     except OSError as exc:
         logger.error("import generation_id=%s could not place its files: %s", generation_id, exc)

@@ -14,6 +14,7 @@ from uuid import UUID
 
 VIDEOS = "videos"
 THUMBNAILS = "thumbnails"
+STORYBOARDS = "storyboards"
 INCOMING = ".incoming"
 TRASH = ".trash"
 
@@ -35,7 +36,7 @@ class MediaStore:
     root: Path
 
     def prepare(self) -> None:
-        for folder in (VIDEOS, THUMBNAILS, INCOMING, TRASH):
+        for folder in (VIDEOS, THUMBNAILS, STORYBOARDS, INCOMING, TRASH):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
     @staticmethod

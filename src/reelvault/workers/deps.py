@@ -15,6 +15,7 @@ from reelvault.generations.admission import UploadPolicy
 from reelvault.generations.deps import media_jobs
 from reelvault.generations.services import GenerationService
 from reelvault.settings import Settings
+from reelvault.storage.backend import MediaBackend
 from reelvault.storage.store import MediaStore
 from reelvault.workers.auth import Worker
 from reelvault.workers.services import WorkerService
@@ -27,6 +28,7 @@ def provide_worker(request: Request[Worker, Any, Any]) -> Worker:
 async def provide_worker_service(
     db_session: NamedDependency[SkipValidation[AsyncSession]],
     media: NamedDependency[SkipValidation[MediaStore]],
+    backend: NamedDependency[SkipValidation[MediaBackend]],
     settings: NamedDependency[SkipValidation[Settings]],
     state: State,
 ) -> AsyncGenerator[WorkerService, None]:
@@ -35,6 +37,7 @@ async def provide_worker_service(
     generations = GenerationService(
         session=db_session,
         store=media,
+        backend=backend,
         uploads=UploadPolicy.from_settings(settings),
         media_jobs=media_jobs(state, settings),
     )

@@ -152,6 +152,43 @@ def worker_key_revoke(name: str) -> None:
     click.echo(f"Worker key {name!r} revoked.")
 
 
+@reelvault_cli.group("storage")
+def storage() -> None:
+    """Where the media files live."""
+
+
+@storage.command("migrate")
+@click.option(
+    "--to", "target", type=click.Choice(["s3"]), required=True, help="Where the files go."
+)
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=4, show_default=True, help="Files sent at once."
+)
+@click.option("--dry-run", is_flag=True, help="Compare and report; upload nothing.")
+def storage_migrate(target: str, jobs: int, dry_run: bool) -> None:
+    """Copy the local media files into the bucket of the REELVAULT_S3_* settings, each under
+    its stored path, verified; run again to resume (what is there already is not sent).
+    Local files are left in place. Exit 0 when every file is in the bucket, 3 when only rows
+    whose files are missing everywhere stand in the way, 1 otherwise."""
+    from reelvault.storage.migrate import MigrationRefused, migrate_to_s3, summary_lines
+
+    settings = _settings()
+    try:
+        summary = anyio.run(
+            lambda: migrate_to_s3(
+                settings,
+                jobs=jobs,
+                dry_run=dry_run,
+                progress=lambda line: click.echo(line, err=True),
+            )
+        )
+    except MigrationRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in summary_lines(summary, settings):
+        click.echo(line)
+    raise SystemExit(summary.exit_code)
+
+
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from tests.conftest import Deployment
 from tests.support.crash import CRASHED, DELETE_STEPS, IMPORT_STEPS
 from tests.support.factories import Account, generation_row, insert_generations
 from tests.support.faults import FailingStore, deleting_cannot_commit
-from tests.support.media import clip, media_files
+from tests.support.media import clip
 from tests.support.servers import ROOT, live_app, settings_env
 
 
@@ -35,9 +34,11 @@ async def imported(account: Account, prompt: str = "Delete me") -> dict:
     return response.json()
 
 
-def paths(deployment: Deployment, item: dict) -> tuple[Path, Path]:
-    root = deployment.media.root
-    return root / "videos" / f"{item['id']}.mp4", root / "thumbnails" / f"{item['id']}.jpg"
+async def paths(deployment: Deployment, item: dict) -> tuple[str, str]:
+    """The stored (video, thumbnail) paths of an imported item."""
+    video, thumbnail = await deployment.stored_paths(item["id"])
+    assert video and thumbnail
+    return video, thumbnail
 
 
 async def row_exists(account: Account, item: dict) -> bool:
@@ -46,23 +47,29 @@ async def row_exists(account: Account, item: dict) -> bool:
     return status == 200
 
 
-def trash_is_empty(deployment: Deployment) -> bool:
-    return not any(deployment.media.trash_dir().iterdir())
+async def trash_is_empty(deployment: Deployment) -> bool:
+    return await deployment.settled()
+
+
+def skip_on_s3(deployment: Deployment) -> None:
+    """Faults of the media directory's renames, unlinks and syncs (a FailingStore, a crash at
+    one of its steps) have no meaning for a bucket: tests/api/test_s3_faults.py has the store's."""
+    deployment.skip_on_s3("the faults are steps of the media directory")
 
 
 async def test_owner_deletes_video_thumbnail_and_record(
     deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
-    assert video.exists() and thumbnail.exists()
+    video, thumbnail = await paths(deployment, item)
+    assert deployment.stored(video) and deployment.stored(thumbnail)
     response = await account.client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 200
     assert response.json() == {"message": "Video deleted successfully", "generation_id": item["id"]}
-    assert not video.exists() and not thumbnail.exists()
+    assert not deployment.stored(video) and not deployment.stored(thumbnail)
     assert not await row_exists(account, item)
     assert (await account.client.get(item["video_url"])).status_code == 404
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
     again = await account.client.delete(f"/api/generations/{item['id']}")
     assert again.status_code == 404
 
@@ -71,10 +78,10 @@ async def test_foreign_video_is_403_and_untouched(
     deployment: Deployment, account: Account, other_account: Account
 ) -> None:
     item = await imported(account)
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     response = await other_account.client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 403
-    assert media_files(deployment.media.root) == before
+    assert deployment.all_files() == before
     assert await row_exists(account, item)
 
 
@@ -105,11 +112,11 @@ async def test_files_already_missing_are_not_an_error(
     deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
-    video.unlink()
+    video, thumbnail = await paths(deployment, item)
+    deployment.remove_stored(video)
     response = await account.client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 200
-    assert not thumbnail.exists()
+    assert not deployment.stored(thumbnail)
     assert not await row_exists(account, item)
 
 
@@ -135,47 +142,49 @@ async def served_with(
 async def test_a_failing_rename_keeps_row_and_files(
     deployment: Deployment, account: Account
 ) -> None:
+    skip_on_s3(deployment)
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
-    before = {video: video.read_bytes(), thumbnail: thumbnail.read_bytes()}
+    video, thumbnail = await paths(deployment, item)
+    before = {p: deployment.read_stored(p) for p in (video, thumbnail)}
     # The thumbnail's move into the trash fails, after the video has already moved.
     store = FailingStore(deployment.media.root, step="move", target=".trash/*/thumbnail")
     async with served_with(deployment, account, store) as client:
         response = await client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 500
     assert "/" not in response.json()["detail"]
-    assert {p: p.read_bytes() for p in before} == before
+    assert {p: deployment.read_stored(p) for p in before} == before
     assert await row_exists(account, item)
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
 
 
 async def test_a_failing_commit_puts_the_files_back(
     deployment: Deployment, account: Account
 ) -> None:
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
+    video, thumbnail = await paths(deployment, item)
     async with deleting_cannot_commit(deployment.engine, item["id"]):
         response = await account.client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 500
-    assert video.exists() and thumbnail.exists()
+    assert deployment.stored(video) and deployment.stored(thumbnail)
     assert await row_exists(account, item)
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
 
 
 async def test_a_failing_unlink_after_commit_is_cleaned_up_at_next_start(
     deployment: Deployment, account: Account
 ) -> None:
+    skip_on_s3(deployment)
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
+    video, thumbnail = await paths(deployment, item)
     store = FailingStore(deployment.media.root, step="remove", target=".trash/*/*")
     async with served_with(deployment, account, store) as client:
         response = await client.delete(f"/api/generations/{item['id']}")
     # The record is gone and committed: the video is deleted for the user.
     assert response.status_code == 200
     assert not await row_exists(account, item)
-    assert not video.exists() and not thumbnail.exists()
+    assert not deployment.stored(video) and not deployment.stored(thumbnail)
     restart(deployment)
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
 
 
 async def test_a_failing_commit_whose_undo_fails_too_loses_no_file(
@@ -183,9 +192,10 @@ async def test_a_failing_commit_whose_undo_fails_too_loses_no_file(
 ) -> None:
     """The commit is refused, then putting the video back is refused as well (an error that is
     not the deletion's own StorageFailure): the trashed files must survive until recovery."""
+    skip_on_s3(deployment)
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
-    content = video.read_bytes()
+    video, thumbnail = await paths(deployment, item)
+    content = deployment.read_stored(video)
     store = FailingStore(deployment.media.root, step="move", target="videos/*")
     async with (
         deleting_cannot_commit(deployment.engine, item["id"]),
@@ -196,9 +206,9 @@ async def test_a_failing_commit_whose_undo_fails_too_loses_no_file(
     assert response.json()["detail"] == "The video could not be deleted; nothing was changed"
     assert await row_exists(account, item)
     restart(deployment)
-    assert video.read_bytes() == content, "the row stayed but its video is gone"
-    assert thumbnail.exists()
-    assert trash_is_empty(deployment)
+    assert deployment.read_stored(video) == content, "the row stayed but its video is gone"
+    assert deployment.stored(thumbnail)
+    assert await trash_is_empty(deployment)
 
 
 async def test_a_failing_sync_once_the_files_moved_puts_them_back(
@@ -206,16 +216,17 @@ async def test_a_failing_sync_once_the_files_moved_puts_them_back(
 ) -> None:
     """Both files are in the trash when making that durable fails (EIO): an OSError outside
     the moves themselves, which used to escape as something else than a StorageFailure."""
+    skip_on_s3(deployment)
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
-    before = {video: video.read_bytes(), thumbnail: thumbnail.read_bytes()}
+    video, thumbnail = await paths(deployment, item)
+    before = {p: deployment.read_stored(p) for p in (video, thumbnail)}
     store = FailingStore(deployment.media.root, step="sync", target=".trash/*")
     async with served_with(deployment, account, store) as client:
         response = await client.delete(f"/api/generations/{item['id']}")
     assert response.status_code == 500
-    assert {p: p.read_bytes() for p in before} == before
+    assert {p: deployment.read_stored(p) for p in before} == before
     assert await row_exists(account, item)
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
 
 
 async def test_a_stored_path_that_cannot_be_trashed_keeps_row_and_files(
@@ -223,9 +234,10 @@ async def test_a_stored_path_that_cannot_be_trashed_keeps_row_and_files(
 ) -> None:
     """The video moves to the trash, then the thumbnail's stored path turns out to leave the
     media directory (a tampered row): not an OSError, yet everything must go back."""
+    deployment.skip_on_s3("a path leaving the media directory; a bucket's keys are names")
     item = await imported(account)
-    video, _ = paths(deployment, item)
-    content = video.read_bytes()
+    video, _ = await paths(deployment, item)
+    content = deployment.read_stored(video)
     async with deployment.engine.begin() as connection:
         await connection.execute(
             update(Generation)
@@ -236,8 +248,8 @@ async def test_a_stored_path_that_cannot_be_trashed_keeps_row_and_files(
     assert response.status_code == 500
     assert response.json()["detail"] == "The video could not be deleted; nothing was changed"
     assert await row_exists(account, item)
-    assert video.read_bytes() == content
-    assert trash_is_empty(deployment)
+    assert deployment.read_stored(video) == content
+    assert await trash_is_empty(deployment)
 
 
 async def test_an_import_whose_second_rename_fails_leaves_nothing(
@@ -245,7 +257,8 @@ async def test_an_import_whose_second_rename_fails_leaves_nothing(
 ) -> None:
     """The video is placed, then placing the thumbnail fails: the placed video must not stay
     behind without a row (and, once the operation's record is gone, for good)."""
-    before = media_files(deployment.media.root)
+    skip_on_s3(deployment)
+    before = deployment.all_files()
     store = FailingStore(deployment.media.root, step="move", target="thumbnails/*")
     async with served_with(deployment, account, store) as client:
         response = await client.post(
@@ -256,7 +269,7 @@ async def test_an_import_whose_second_rename_fails_leaves_nothing(
     assert response.status_code == 500
     assert response.json()["detail"] == "The video could not be stored; nothing was kept"
     assert (await account.client.get("/api/generations")).json()["total"] == 0
-    assert media_files(deployment.media.root) == before
+    assert deployment.all_files() == before
     assert not any(deployment.media.incoming_dir().iterdir())
 
 
@@ -277,18 +290,20 @@ def run_crashing(deployment: Deployment, *args: str) -> int:
 async def test_a_crash_at_any_step_of_a_deletion_is_settled_at_restart(
     deployment: Deployment, account: Account, step: str
 ) -> None:
+    skip_on_s3(deployment)
     item = await imported(account, prompt=f"crash {step}")
-    video, thumbnail = paths(deployment, item)
-    content = video.read_bytes()
+    video, thumbnail = await paths(deployment, item)
+    content = deployment.read_stored(video)
     assert run_crashing(deployment, "delete", item["id"], str(account.id), step) == CRASHED
     restart(deployment)
-    assert trash_is_empty(deployment)
+    assert await trash_is_empty(deployment)
     if await row_exists(account, item):
-        assert video.read_bytes() == content, "row kept but its video is gone"
-        assert thumbnail.exists(), "row kept but its thumbnail is gone"
+        assert deployment.read_stored(video) == content, "row kept but its video is gone"
+        assert deployment.stored(thumbnail), "row kept but its thumbnail is gone"
         assert step in {"after-manifest", "after-first-move", "before-commit"}
     else:
-        assert not video.exists() and not thumbnail.exists(), "row gone but files remain"
+        assert not deployment.stored(video), "row gone but its video remains"
+        assert not deployment.stored(thumbnail), "row gone but its thumbnail remains"
         assert step in {"after-commit", "after-first-unlink"}
 
 
@@ -296,13 +311,14 @@ async def test_a_crash_at_any_step_of_a_deletion_is_settled_at_restart(
 async def test_a_crash_during_an_import_is_settled_at_restart(
     deployment: Deployment, account: Account, step: str
 ) -> None:
-    before = media_files(deployment.media.root)
+    skip_on_s3(deployment)
+    before = deployment.all_files()
     source = clip(320, 180, 1.0)
     assert run_crashing(deployment, "import", str(source), str(account.id), step) == CRASHED
     restart(deployment)
     listing = (await account.client.get("/api/generations")).json()
     assert not any(deployment.media.incoming_dir().iterdir())
-    new_files = media_files(deployment.media.root) - before
+    new_files = deployment.all_files() - before
     if step in {"after-first-move", "after-placing"}:
         assert listing["total"] == 0
         assert new_files == set()
@@ -318,12 +334,12 @@ async def test_concurrent_deletes_of_one_video_delete_it_once(
     import asyncio
 
     item = await imported(account)
-    video, thumbnail = paths(deployment, item)
+    video, thumbnail = await paths(deployment, item)
     answers = await asyncio.gather(
         *(account.client.delete(f"/api/generations/{item['id']}") for _ in range(4))
     )
     codes = sorted(answer.status_code for answer in answers)
     assert codes.count(200) == 1, codes
     assert set(codes) <= {200, 404}, codes
-    assert not video.exists() and not thumbnail.exists()
-    assert trash_is_empty(deployment)
+    assert not deployment.stored(video) and not deployment.stored(thumbnail)
+    assert await trash_is_empty(deployment)

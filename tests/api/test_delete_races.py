@@ -1,7 +1,7 @@
 """Deletions racing each other and racing downloads, on SQLite and PostgreSQL.
 
-Each round plants a completed video (real files under the media directory, its row in the
-database) and fires the racing requests at once over separate connections."""
+Each round plants a completed video (real stored files, in the media directory or the bucket,
+its row in the database) and fires the racing requests at once over separate connections."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
@@ -24,27 +23,26 @@ STREAMED_BYTES = 6 * 1024 * 1024  # well past the size the app reads in one go: 
 @dataclass(frozen=True)
 class Planted:
     id: str
-    video: Path
-    thumbnail: Path
+    video: str  # stored paths
+    thumbnail: str
     content: bytes
 
 
 async def plant(deployment: Deployment, account: Account, size: int = 64 * 1024) -> Planted:
     generation_id = uuid.uuid4()
-    root = deployment.media.root
-    video = root / "videos" / f"{generation_id}.mp4"
-    thumbnail = root / "thumbnails" / f"{generation_id}.jpg"
+    video = f"videos/{generation_id}.mp4"
+    thumbnail = f"thumbnails/{generation_id}.jpg"
     content = os.urandom(size)
-    video.write_bytes(content)
-    thumbnail.write_bytes(b"\xff\xd8\xff" + os.urandom(1024))
+    deployment.write_stored(video, content)
+    deployment.write_stored(thumbnail, b"\xff\xd8\xff" + os.urandom(1024))
     now = datetime.now(UTC)
     row = generation_row(
         account.id,
         id=generation_id,
         status="completed",
         progress=None,
-        video_path=f"videos/{generation_id}.mp4",
-        thumbnail_path=f"thumbnails/{generation_id}.jpg",
+        video_path=video,
+        thumbnail_path=thumbnail,
         file_size=size,
         completed_at=now,
     )
@@ -73,14 +71,14 @@ async def test_concurrent_deletes_answer_one_200_and_leave_nothing(
                 *(racer.delete(f"/api/generations/{item.id}") for racer in racers[:width])
             )
             codes = sorted(answer.status_code for answer in answers)
-            left = [p.name for p in (item.video, item.thumbnail) if p.exists()]
+            left = [p for p in (item.video, item.thumbnail) if deployment.stored(p)]
             row = await account.client.get(f"/api/generations/{item.id}")
             if codes != [200] + [404] * (width - 1) or left or row.status_code != 404:
                 bad_rounds.append(f"{width} deletes: {codes}, left on disk {left}, row {row}")
     finally:
         for racer in racers:
             await racer.aclose()
-    assert not any(deployment.media.trash_dir().iterdir())
+    assert await deployment.settled()
     assert bad_rounds == [], f"{len(bad_rounds)} of {ROUNDS} rounds went wrong: {bad_rounds}"
 
 
@@ -124,7 +122,7 @@ async def test_a_download_racing_a_delete_is_complete_or_404(
                 delete(),
             )
             outcomes += [result for result in results if result is not None]
-            assert not item.video.exists() and not item.thumbnail.exists()
+            assert not deployment.stored(item.video) and not deployment.stored(item.thumbnail)
     finally:
         for client in (*readers, deleter):
             await client.aclose()

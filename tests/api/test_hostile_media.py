@@ -22,7 +22,7 @@ from tests.api.test_import import assert_nothing_left, count_rows, upload
 from tests.conftest import Deployment
 from tests.support import hostile_media
 from tests.support.factories import Account, register_and_login
-from tests.support.media import clip, media_files
+from tests.support.media import clip
 from tests.support.servers import live_app
 
 # Generous: each is refused in well under a second; before, the sample bomb took 7 s.
@@ -137,7 +137,7 @@ def child_watch() -> Iterator[ChildWatch]:
 async def test_hostile_file_is_415_with_its_sentence_quickly_and_leaves_nothing(
     deployment: Deployment, account: Account, corpus: dict[str, Path], case: str
 ) -> None:
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     started = time.monotonic()
     response = await upload(account, corpus[case])
     elapsed = time.monotonic() - started
@@ -152,7 +152,7 @@ async def test_bombs_at_once_leave_the_apps_memory_alone_and_a_good_clip_imports
     deployment: Deployment, account: Account, other_account: Account, corpus: dict[str, Path]
 ) -> None:
     good = clip(320, 180, 2.0)
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     reset_rss_peak()
     floor = rss_peak_bytes()
     started = time.monotonic()
@@ -179,7 +179,7 @@ async def test_a_media_child_killed_by_a_signal_is_a_415_and_leaves_nothing(
     deployment: Deployment, account: Account, signum: signal.Signals
 ) -> None:
     source = clip(1280, 720, 4.0, moov_at_end=True, with_audio=True)
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
 
     async def kill_the_child() -> int:
         deadline = time.monotonic() + 10
@@ -202,7 +202,7 @@ async def test_a_media_child_over_its_memory_limit_is_a_415(deployment: Deployme
     with live_app(deployment.settings, media_memory_bytes=64 * 1024**2) as app:
         account = await register_and_login(app.base_url)
         try:
-            before = media_files(deployment.media.root)
+            before = deployment.all_files()
             response = await upload(account, clip(320, 180, 2.0))
             assert response.status_code == 415, response.text
             assert "memory" in response.json()["detail"]

@@ -35,7 +35,7 @@ async def upload(
 
 
 def assert_nothing_left(deployment: Deployment, before: set[str]) -> None:
-    after = media_files(deployment.media.root)
+    after = deployment.all_files()
     assert after == before, f"left behind: {after - before}"
     assert not any(deployment.media.incoming_dir().iterdir())
 
@@ -62,11 +62,12 @@ async def test_import_stores_a_playable_completed_video(
     assert item["file_available"] is True
     assert item["video_url"].startswith(f"/api/video/{item['id']}?v=")
     assert item["thumbnail_url"] == f"/api/thumbnail/{item['id']}?v={item['video_url'][-12:]}"
-    stored = deployment.media.root / "videos" / f"{item['id']}.mp4"
-    assert item["file_size"] == stored.stat().st_size
+    video_path, _ = await deployment.stored_paths(item["id"])
+    stored = deployment.read_stored(video_path)
+    assert item["file_size"] == len(stored)
     served = await account.client.get(item["video_url"])
     assert served.status_code == 200
-    assert served.content == stored.read_bytes()
+    assert served.content == stored
     thumbnail = await account.client.get(item["thumbnail_url"])
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"] == "image/jpeg"
@@ -76,13 +77,15 @@ async def test_import_stores_a_playable_completed_video(
 
 
 async def test_moov_at_the_end_comes_out_first_without_reencoding(
-    deployment: Deployment, account: Account
+    deployment: Deployment, account: Account, tmp_path: Path
 ) -> None:
     source = clip(320, 240, 3.0, moov_at_end=True, with_audio=True)
     assert not moov_at_front(source)
     response = await upload(account, source)
     assert response.status_code == 201, response.text
-    stored = deployment.media.root / "videos" / f"{response.json()['id']}.mp4"
+    video_path, _ = await deployment.stored_paths(response.json()["id"])
+    stored = tmp_path / "stored.mp4"
+    stored.write_bytes(deployment.read_stored(video_path))
     assert moov_at_front(stored)
     before, after = probe(source), probe(stored)
     assert (after.width, after.height, after.video_codec) == (before.width, before.height, "h264")
@@ -134,7 +137,7 @@ async def test_what_is_not_a_playable_video_is_415_and_leaves_nothing(
     else:
         bad = tmp_path / "noise.mp4"
         bad.write_bytes(uuid.uuid4().bytes * 4096)
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     response = await upload(account, bad)
     assert response.status_code == 415, response.text
     assert "/" not in response.json()["detail"]  # no paths in messages
@@ -155,7 +158,7 @@ async def test_what_is_not_a_playable_video_is_415_and_leaves_nothing(
 async def test_bad_prompt_is_422_and_leaves_nothing(
     deployment: Deployment, account: Account, prompt: str | None, why: str
 ) -> None:
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     response = await upload(account, clip(), prompt)
     assert response.status_code == 422, (why, response.text)
     assert await count_rows(account) == 0
@@ -168,7 +171,7 @@ async def test_prompt_of_2000_characters_is_accepted(account: Account) -> None:
 
 
 async def test_missing_file_is_422(deployment: Deployment, account: Account) -> None:
-    before = media_files(deployment.media.root)
+    before = deployment.all_files()
     response = await upload(account, None)
     assert response.status_code == 422
     assert_nothing_left(deployment, before)

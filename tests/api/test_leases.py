@@ -8,13 +8,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import av
 import httpx
 import pytest
 
-from tests.conftest import BACKENDS, Deployment
+from tests.conftest import DEPLOYMENTS, Deployment
 from tests.support.factories import Account, register_and_login
 from tests.support.lifecycle import (
     WorkerClient,
@@ -22,19 +23,21 @@ from tests.support.lifecycle import (
     lifecycle_deployment,
     request_generation,
 )
-from tests.support.media import clip, media_files
+from tests.support.media import clip
 from tests.support.sse import subscribed
 
 MAX_ATTEMPTS = 2
 SHORTEST_LEASE = 5
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=list(DEPLOYMENTS))
 def leases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
     workdir = tmp_path_factory.mktemp(f"leases-{request.param}")
-    with lifecycle_deployment(request.param, workdir, max_attempts=MAX_ATTEMPTS) as deployment:
+    with lifecycle_deployment(
+        request.param, workdir, request, max_attempts=MAX_ATTEMPTS
+    ) as deployment:
         deployment.key = create_worker_key(deployment.settings)  # type: ignore[attr-defined]
         yield deployment
 
@@ -153,10 +156,10 @@ async def test_a_bad_file_is_415_and_the_job_stays_under_its_lease(
     leases: Deployment, worker: WorkerClient, owner: Account
 ) -> None:
     job_id, token = await claimed(worker, owner)
-    before = media_files(leases.media.root)
+    before = leases.all_files()
     response = await worker.complete(job_id, token, b"\x00\x00\x00\x18ftypmp42" + b"junk" * 500)
     assert response.status_code == 415, response.text
-    assert media_files(leases.media.root) == before
+    assert leases.all_files() == before
     assert not any(leases.media.incoming_dir().iterdir())
     current = await item(owner, job_id)
     assert (current["status"], current["video_url"], current["file_size"]) == (
@@ -170,7 +173,7 @@ async def test_a_bad_file_is_415_and_the_job_stays_under_its_lease(
 
 
 async def test_complete_makes_a_playable_completed_video(
-    leases: Deployment, worker: WorkerClient, owner: Account
+    leases: Deployment, worker: WorkerClient, owner: Account, tmp_path: Path
 ) -> None:
     job_id, token = await claimed(worker, owner)
     assert (await worker.heartbeat(job_id, token, 99)).status_code == 200
@@ -187,14 +190,11 @@ async def test_complete_makes_a_playable_completed_video(
     video = await owner.client.get(done["video_url"])
     assert video.status_code == 200
     assert video.headers["content-type"] == "video/mp4"
-    path = leases.media.root / "check.mp4"
+    path = tmp_path / "check.mp4"
     path.write_bytes(video.content)
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            assert (stream.width, stream.height) == (360, 640)
-    finally:
-        path.unlink()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (360, 640)
     assert (await owner.client.get(done["thumbnail_url"])).status_code == 200
     # Done: the lease is over.
     assert (await worker.heartbeat(job_id, token, 100)).status_code == 409
@@ -205,7 +205,7 @@ async def test_complete_with_a_wrong_or_missing_token_leaves_nothing(
     leases: Deployment, worker: WorkerClient, owner: Account
 ) -> None:
     job_id, token = await claimed(worker, owner)
-    before = media_files(leases.media.root)
+    before = leases.all_files()
     video = clip(160, 90, 1.0).read_bytes()
     assert (await worker.complete(job_id, "not-" + token[4:], video)).status_code == 409
     missing = await worker.http.post(
@@ -214,7 +214,7 @@ async def test_complete_with_a_wrong_or_missing_token_leaves_nothing(
     assert missing.status_code == 422
     bad_cost = await worker.complete(job_id, token, video, cost="-1")
     assert bad_cost.status_code == 422
-    assert media_files(leases.media.root) == before
+    assert leases.all_files() == before
     assert (await item(owner, job_id))["status"] == "processing"
 
 

@@ -93,7 +93,7 @@ async def test_completed_item_whose_file_is_gone_is_not_available(
 ) -> None:
     present_id, missing_id = uuid.uuid4(), uuid.uuid4()
     present_path = deployment.media.video_relpath(present_id)
-    (deployment.media.root / present_path).write_bytes(b"\x00" * 16)
+    deployment.write_stored(present_path, b"\x00" * 16)
     await insert_generations(
         deployment.engine,
         [

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import Deployment
 from tests.support.factories import PASSWORD, Account
-from tests.support.media import clip, media_files
+from tests.support.media import clip
 from tests.support.servers import ROOT, LiveServer, free_port, live_app, settings_env
 
 BOUNDARY = "reelvault-abuse-boundary"
@@ -131,18 +131,20 @@ async def bystander_answers(base_url: str, bystander: Account, within: float) ->
     assert took < within, f"the bystander waited {took:.1f} s"
 
 
-def assert_nothing_left(media_root: Path, before: set[str]) -> None:
-    after = media_files(media_root)
+def assert_nothing_left(deployment: Deployment, before: set[str]) -> None:
+    after = deployment.all_files()
     assert after == before, f"left behind: {after - before}"
-    assert not any((media_root / ".incoming").iterdir()), "an import's work folder remains"
+    assert not any(deployment.media.incoming_dir().iterdir()), "an import's work folder remains"
 
 
-async def wait_until_nothing_left(media_root: Path, before: set[str], within: float = 10) -> None:
+async def wait_until_nothing_left(
+    deployment: Deployment, before: set[str], within: float = 10
+) -> None:
     """An upload cut by the client is cleaned up by the server shortly after; wait for it."""
     deadline = time.monotonic() + within
     while True:
         try:
-            assert_nothing_left(media_root, before)
+            assert_nothing_left(deployment, before)
             return
         # A folder the server removes while it is being listed: not yet settled.
         except (AssertionError, FileNotFoundError):
@@ -204,8 +206,7 @@ async def test_a_stalled_body_is_cut_off_with_408_and_leaves_nothing(
         if where == "in-the-headers-of-a-part"
         else multipart_head() + clip().read_bytes()[:200_000]
     )
-    media_root = deployment.settings.media_root
-    before = media_files(media_root)
+    before = deployment.all_files()
     with app_of(deployment, upload_idle_seconds=1) as app:
         async with stalled_uploads(app.base_url, account.token, 1, prefix) as (upload,):
             started = time.monotonic()
@@ -215,7 +216,7 @@ async def test_a_stalled_body_is_cut_off_with_408_and_leaves_nothing(
     assert answer.status == 408, answer
     assert b"sent nothing for 1 seconds" in answer.body
     assert took < 5, f"cut off after {took:.1f} s"
-    assert_nothing_left(media_root, before)
+    assert_nothing_left(deployment, before)
     assert await total(account) == 0
 
 
@@ -245,13 +246,12 @@ async def test_a_slow_but_steady_upload_is_not_cut_off(
 async def test_a_client_that_goes_away_mid_upload_leaves_nothing_and_frees_its_slot(
     deployment: Deployment, account: Account
 ) -> None:
-    media_root = deployment.settings.media_root
-    before = media_files(media_root)
+    before = deployment.all_files()
     with app_of(deployment, max_uploads_per_user=1, upload_idle_seconds=60) as app:
         prefix = multipart_head() + clip().read_bytes()[:100_000]
         async with stalled_uploads(app.base_url, account.token, 1, prefix):
             await asyncio.sleep(0.3)
-        await wait_until_nothing_left(media_root, before)
+        await wait_until_nothing_left(deployment, before)
         # The only slot of the account is free again.
         response = await upload_clip(app.base_url, account, clip(160, 90, 1.0))
     assert response.status_code == 201, response.text
@@ -364,17 +364,16 @@ def app_process(env: dict[str, str]) -> Iterator[AppProcess]:
 async def test_an_upload_past_the_storage_quota_is_413_and_leaves_nothing(
     deployment: Deployment, account: Account
 ) -> None:
-    media_root = deployment.settings.media_root
     source = clip(160, 90, 1.0)
     with app_of(deployment, user_quota_bytes=source.stat().st_size * 3 // 2) as app:
         first = await upload_clip(app.base_url, account, source)
         assert first.status_code == 201, first.text
-        before = media_files(media_root)
+        before = deployment.all_files()
         second = await upload_clip(app.base_url, account, source)
         assert second.status_code == 413, second.text
         detail = second.json()["detail"]
         assert "exceeds your storage quota" in detail
-        assert_nothing_left(media_root, before)
+        assert_nothing_left(deployment, before)
         # Refused while it streams: 64 MB announced without a length, stopped at the quota.
         async with httpx.AsyncClient(base_url=app.base_url, headers=account.auth) as client:
             streamed = await client.post(
@@ -384,7 +383,7 @@ async def test_an_upload_past_the_storage_quota_is_413_and_leaves_nothing(
             )
         assert streamed.status_code == 413, streamed.text
         assert "exceeds your storage quota" in streamed.json()["detail"]
-        assert_nothing_left(media_root, before)
+        assert_nothing_left(deployment, before)
     assert await total(account) == 1
 
 
@@ -399,10 +398,9 @@ async def endless_file(size: int = 64 * 1024 * 1024) -> AsyncIterator[bytes]:
 async def test_two_concurrent_uploads_cannot_both_pass_the_quota(
     deployment: Deployment, account: Account
 ) -> None:
-    media_root = deployment.settings.media_root
     source = clip(160, 90, 1.0)
     quota = source.stat().st_size * 3 // 2  # room for one, not two
-    before = media_files(media_root)
+    before = deployment.all_files()
     with app_of(deployment, user_quota_bytes=quota, max_uploads_per_user=4) as app:
         for _ in range(3):
             answers = await asyncio.gather(
@@ -414,10 +412,12 @@ async def test_two_concurrent_uploads_cannot_both_pass_the_quota(
     listing = (await account.client.get("/api/generations")).json()
     assert listing["total"] == 1
     assert sum(item["file_size"] for item in listing["generations"]) <= quota
-    stored = {f"videos/{i['id']}.mp4" for i in listing["generations"]} | {
-        f"thumbnails/{i['id']}.jpg" for i in listing["generations"]
+    stored = {
+        path
+        for item in listing["generations"]
+        for path in await deployment.stored_paths(item["id"])
     }
-    assert media_files(media_root) - before <= stored
+    assert deployment.all_files() - before <= stored
 
 
 async def test_without_a_quota_the_upload_limit_alone_applies(
@@ -435,8 +435,7 @@ async def test_an_account_deleted_while_its_upload_streams_gets_401_and_nothing_
 ) -> None:
     """The account was proven when the upload began; the insert proves it again, in its own
     transaction, so a deletion in between is a 401, not a foreign-key failure (500)."""
-    media_root = deployment.settings.media_root
-    before = media_files(media_root)
+    before = deployment.all_files()
     body = multipart_head() + clip().read_bytes() + f"\r\n--{BOUNDARY}--\r\n".encode()
     held_back = len(f"--{BOUNDARY}--\r\n")
     with app_of(deployment, upload_idle_seconds=60) as app:
@@ -455,7 +454,7 @@ async def test_an_account_deleted_while_its_upload_streams_gets_401_and_nothing_
         finally:
             await upload.close()
     assert answer is not None and answer.status == 401, answer
-    assert_nothing_left(media_root, before)
+    assert_nothing_left(deployment, before)
 
 
 # --- 5. an unknown charset ---------------------------------------------------------------------
@@ -463,8 +462,7 @@ async def test_an_account_deleted_while_its_upload_streams_gets_401_and_nothing_
 async def test_a_charset_nobody_knows_is_400_not_500(
     deployment: Deployment, account: Account, charset: str
 ) -> None:
-    media_root = deployment.settings.media_root
-    before = media_files(media_root)
+    before = deployment.all_files()
     body = (
         (
             f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="prompt"\r\n'
@@ -484,7 +482,7 @@ async def test_a_charset_nobody_knows_is_400_not_500(
     assert response.json()["detail"] == (
         "A form field names a charset that cannot be read; send text fields as UTF-8"
     )
-    assert_nothing_left(media_root, before)
+    assert_nothing_left(deployment, before)
     assert await total(account) == 0
 
 

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
-from pathlib import Path
 
 import httpx
 import jwt
@@ -38,7 +37,6 @@ from tests.support.video_http import (
     import_video,
     multipart_boundary,
     parse_byteranges,
-    stored_video,
 )
 
 HUGE = "9" * 23  # past any 64-bit integer
@@ -46,7 +44,7 @@ HUGE = "9" * 23  # past any 64-bit integer
 
 @dataclass(frozen=True)
 class Library:
-    """One imported clip of one owner, as stored on disk, and its validators as served."""
+    """One imported clip of one owner, as stored, and its validators as served."""
 
     deployment: Deployment
     owner: Account
@@ -88,7 +86,8 @@ async def library(deployment: Deployment) -> AsyncIterator[Library]:
     owner = await register_and_login(deployment.base_url)
     stranger = await register_and_login(deployment.base_url)
     item = await import_video(owner, clip(1280, 720, 4.0))
-    data = stored_video(deployment.media.root, item["id"]).read_bytes()
+    video_path, _ = await deployment.stored_paths(item["id"])
+    data = deployment.read_stored(video_path)
     assert 200_000 <= len(data) <= 500_000, len(data)
     plain = await exchange(deployment.base_url, "GET", f"/api/video/{item['id']}", owner.auth)
     assert plain.status == 200 and plain.body == data
@@ -437,7 +436,8 @@ async def test_unknown_foreign_and_malformed_ids_are_404(
 
 async def test_a_completed_video_whose_file_is_gone_is_404(library: Library) -> None:
     item = await import_video(library.owner, clip(160, 90, 1.0), "Soon without a file")
-    stored_video(library.deployment.media.root, item["id"]).unlink()
+    video_path, _ = await library.deployment.stored_paths(item["id"])
+    library.deployment.remove_stored(video_path)
     for method in ("GET", "HEAD"):
         reply = await exchange(
             library.deployment.base_url, method, f"/api/video/{item['id']}", library.owner.auth
@@ -515,8 +515,8 @@ async def test_thumbnail_is_the_stored_jpeg_with_cache_headers(library: Library)
     reply = await exchange(library.deployment.base_url, "GET", url, library.owner.auth)
     assert reply.status == 200
     headers = reply.headers
-    stored: Path = library.deployment.media.root / "thumbnails" / f"{library.id}.jpg"
-    assert reply.body == stored.read_bytes()
+    _, thumbnail_path = await library.deployment.stored_paths(library.id)
+    assert reply.body == library.deployment.read_stored(thumbnail_path)
     assert reply.body[:3] == b"\xff\xd8\xff"
     assert headers["content-type"] == "image/jpeg"
     assert headers["content-length"] == str(len(reply.body))
@@ -558,7 +558,8 @@ async def test_thumbnail_is_404_where_there_is_none(library: Library, which: str
         target, who = f"/api/thumbnail/{library.id}", library.stranger
     else:
         item = await import_video(library.owner, clip(160, 90, 1.0), "Thumbnail goes missing")
-        (library.deployment.media.root / "thumbnails" / f"{item['id']}.jpg").unlink()
+        _, thumbnail_path = await library.deployment.stored_paths(item["id"])
+        library.deployment.remove_stored(thumbnail_path)
         target = f"/api/thumbnail/{item['id']}"
     reply = await exchange(library.deployment.base_url, "GET", target, who.auth)
     assert_error(reply, 404, None)

@@ -11,20 +11,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from reelvault.settings import Settings
-from tests.conftest import Deployment, database_url
-from tests.support.servers import live_app, run_cli
+from tests.conftest import Deployment, deployment_of
+from tests.support.servers import run_cli
 
 
 @contextlib.contextmanager
-def lifecycle_deployment(backend: str, workdir: Path, **overrides: Any) -> Iterator[Deployment]:
-    with database_url(backend, workdir) as url:
-        settings = Settings(
-            data_dir=workdir, database_url=url, max_upload_bytes=64 * 1024 * 1024, **overrides
-        ).resolved()
-        with live_app(settings, migrate=True) as server:
-            yield Deployment(backend, settings, server)
+def lifecycle_deployment(
+    name: str, workdir: Path, request: pytest.FixtureRequest | None = None, **overrides: Any
+) -> Iterator[Deployment]:
+    """A deployment of its own (`name`: a database, or a key of DEPLOYMENTS; s3 ones need the
+    fixture `request`, for the session's S3 server)."""
+    with deployment_of(
+        name, workdir, request, max_upload_bytes=64 * 1024 * 1024, **overrides
+    ) as deployment:
+        yield deployment
 
 
 def create_worker_key(settings: Settings, name: str | None = None) -> str:

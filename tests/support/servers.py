@@ -39,6 +39,20 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "REELVAULT_DATABASE_URL": settings.database_url,
         "REELVAULT_MEDIA_DELIVERY": settings.media_delivery,
         "REELVAULT_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+        **(_s3_env(settings) if settings.storage == "s3" else {}),
+    }
+
+
+def _s3_env(settings: Settings) -> dict[str, str]:
+    return {
+        "REELVAULT_STORAGE": settings.storage,
+        "REELVAULT_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "REELVAULT_S3_BUCKET": settings.s3_bucket,
+        "REELVAULT_S3_REGION": settings.s3_region,
+        "REELVAULT_S3_ACCESS_KEY_ID": settings.s3_access_key_id or "",
+        "REELVAULT_S3_SECRET_ACCESS_KEY": settings.s3_secret_access_key or "",
+        "REELVAULT_S3_PREFIX": settings.s3_prefix,
+        "REELVAULT_S3_INTENT_GRACE_SECONDS": str(settings.s3_intent_grace_seconds),
     }
 
 

@@ -8,9 +8,10 @@ processes through LISTEN/NOTIFY) and on SQLite (in-process fan-out). Two shapes:
   into the database and their tokens signed here: a thousand Argon2 sign-ins would take minutes).
 
 A change is `DELETE /api/generations/{id}` of a row inserted beforehand (no file: the cheapest
-real change there is). Latency is from just before the DELETE is sent to the moment a
-subscriber has read its `deleted` message, over every (change, subscriber) pair; the DELETE's
-own answer time is shown beside it. Memory per stream is the app's RSS growth from no stream to
+real change there is; bench/lifecycle.py passes a worker's heartbeat instead, `change=`).
+Latency is from just before the DELETE is sent to the moment a subscriber has read its
+`deleted` message, over every (change, subscriber) pair; the DELETE's own answer time is shown
+beside it. Memory per stream is the app's RSS growth from no stream to
 all of them open, divided by their number. The clients share this process with the latency
 measurement: on a small machine they are part of what is measured (say so with the numbers).
 
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,8 +132,9 @@ class Subscriber:
         while line := await reader.readline():
             if line.startswith(b": live"):
                 self.live.set()
-            elif line.startswith(b'data: {"generation_id"'):
-                self.arrivals[json.loads(line[6:])["generation_id"]] = time.perf_counter()
+            elif line.startswith(b"data: {"):  # a deleted's generation_id, a generation's id
+                message = json.loads(line[6:])
+                self.arrivals[message.get("generation_id") or message["id"]] = time.perf_counter()
 
     def close(self) -> None:
         if self.writer is not None:
@@ -163,9 +166,29 @@ class Row:
     kib_per_stream: float
 
 
+# One change of one owner's generation, made over HTTP; its answer is timed and checked.
+Change = Callable[[httpx.AsyncClient, Owner, uuid.UUID], Awaitable[httpx.Response]]
+
+
+async def delete(client: httpx.AsyncClient, owner: Owner, gid: uuid.UUID) -> httpx.Response:
+    return await client.delete(
+        f"/api/generations/{gid}", headers={"Authorization": f"Bearer {owner.token}"}
+    )
+
+
+def changed(shape: str, people: list[Owner]) -> list[tuple[Owner, uuid.UUID]]:
+    """The generations a shape changes, in order."""
+    owners_changed = people[:1] if shape == "fan-out" else people
+    changes = [(o, g) for o in owners_changed for g in o.generations]
+    if shape == "spread":
+        changes = changes[: len(people[0].generations) * 5]  # one change each, some owners
+    return changes
+
+
 async def measure(
-    base_url: str, port: int, pid: int, shape: str, people: list[Owner], per_owner: int
-) -> Row:
+    base_url: str, port: int, pid: int, shape: str, people: list[Owner], per_owner: int,
+    change: Change = delete,
+) -> Row:  # fmt: skip
     subscribers: list[tuple[Owner, Subscriber]] = []
     if shape == "fan-out":
         subscribers = [(people[0], Subscriber()) for _ in range(per_owner)]
@@ -181,17 +204,11 @@ async def measure(
     opened = rss(pid)
     sent: dict[str, float] = {}
     delete_times: list[float] = []
-    changed = people[:1] if shape == "fan-out" else people
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        changes = [(o, g) for o in changed for g in o.generations]
-        if shape == "spread":
-            changes = changes[: len(people[0].generations) * 5]  # one change each, some owners
-        for owner, gid in changes:
+        for owner, gid in changed(shape, people):
             started = time.perf_counter()
             sent[str(gid)] = started
-            answer = await client.delete(
-                f"/api/generations/{gid}", headers={"Authorization": f"Bearer {owner.token}"}
-            )
+            answer = await change(client, owner, gid)
             delete_times.append(time.perf_counter() - started)
             answer.raise_for_status()
             await asyncio.sleep(0.05)

@@ -67,6 +67,13 @@ class Generation(UUIDAuditBase):
             postgresql_where=text("status = 'processing'"),
             sqlite_where=text("status = 'processing'"),
         ),
+        # The storyboard pass reads only completed videos that have no sprite yet.
+        Index(
+            "ix_generation_storyboard_backlog",
+            "id",
+            postgresql_where=text("status = 'completed' AND storyboard_path IS NULL"),
+            sqlite_where=text("status = 'completed' AND storyboard_path IS NULL"),
+        ),
     )
 
     # Typed explicitly: an FK column inferred from its target is untyped (raw bytes on SQLite)
@@ -101,6 +108,10 @@ class Generation(UUIDAuditBase):
     worker_key_id: Mapped[UUID | None] = mapped_column(
         GUID(), ForeignKey("worker_key.id", ondelete="SET NULL"), default=None
     )
+    # The seek-preview sprite (migration 0007), made after the video is stored: its stored
+    # path, and its layout as JSON (or why it could not be made, or who is making it).
+    storyboard_path: Mapped[str | None] = mapped_column(String(512), default=None)
+    storyboard_layout: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 # How many generations each owner has, per status, kept exact by database triggers (migration

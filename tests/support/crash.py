@@ -26,6 +26,7 @@ from reelvault.db import build_sqlalchemy_config
 from reelvault.generations.models import Generation
 from reelvault.generations.services import GenerationService
 from reelvault.settings import Settings
+from reelvault.storage.backend import S3Backend, build_backend
 from reelvault.storage.store import TRASH, MediaStore
 
 CRASHED = 77
@@ -38,6 +39,9 @@ DELETE_STEPS = (
 )
 # after-first-move: between the import's two renames (the video placed, not its thumbnail).
 IMPORT_STEPS = ("after-first-move", "after-placing", "after-commit")
+# On s3 only the service's own steps exist: an import's objects are up at after-placing.
+S3_DELETE_STEPS = ("before-commit", "after-commit")
+S3_IMPORT_STEPS = ("after-placing", "after-commit")
 
 
 def crash() -> None:
@@ -96,8 +100,12 @@ async def main(action: str, subject: str, owner: str, step: str) -> None:
     settings = Settings.from_env()
     store = CrashingStore(settings.media_root, step=step)
     config = build_sqlalchemy_config(settings)
+    # The configured backend: on s3 only the service's steps are met (there is no rename).
+    backend = build_backend(settings, store, config.get_session)
+    if isinstance(backend, S3Backend):
+        await backend.objects.open()  # no sweeper: the restart after the crash runs it
     async with config.get_session() as session:
-        service = CrashingService(session, store=store, step=step)
+        service = CrashingService(session, store=store, backend=backend, step=step)
         if action == "delete":
             await service.delete_for_owner(UUID(subject), UUID(owner))
         elif action == "close":

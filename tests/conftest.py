@@ -26,13 +26,16 @@ from tests.support.s3 import S3Server, s3_server, s3_settings
 from tests.support.servers import LiveServer, live_app
 
 BACKENDS = ["sqlite", "postgresql"]
-# name -> (database, storage). The s3 runs go on PostgreSQL, the database of deployments that
-# outgrow one machine; each storage already runs on SQLite and PostgreSQL in its own tests.
-DEPLOYMENTS = {
+# name -> (database, storage).
+KINDS = {
     "sqlite": ("sqlite", "local"),
     "postgresql": ("postgresql", "local"),
+    "sqlite-s3": ("sqlite", "s3"),
     "postgresql-s3": ("postgresql", "s3"),
 }
+# The shared deployment's runs. The s3 run goes on PostgreSQL, the database of deployments that
+# outgrow one machine; the s3 faults and the no-local-files proof run on both databases.
+DEPLOYMENTS = ["sqlite", "postgresql", "postgresql-s3"]
 # Where the s3 deployments keep their objects inside their bucket (a prefix, as an operator
 # sharing a bucket would set).
 S3_PREFIX = "library/"
@@ -192,10 +195,13 @@ def s3() -> Iterator[S3Server]:
 def deployment_of(
     name: str, workdir: Path, request: pytest.FixtureRequest | None, **overrides: Any
 ) -> Iterator[Deployment]:
-    """The deployment called `name` (a key of DEPLOYMENTS), migrated and served; `overrides`
-    are fields of its settings. On s3 it gets a fresh bucket of the session's server."""
-    backend, storage = DEPLOYMENTS[name]
+    """The deployment called `name` (a key of KINDS), migrated and served; `overrides` are
+    fields of its settings. On s3 it gets a fresh bucket of the session's server."""
+    backend, storage = KINDS[name]
     with database_url(backend, workdir) as url:
+        # Storyboards only on first need unless asked: one made in the background after each
+        # import would land among the files other tests compare before and after.
+        overrides = {"storyboards": "on-demand", **overrides}
         settings = Settings(data_dir=workdir, database_url=url, **overrides).resolved()
         server: S3Server | None = None
         if storage == "s3":
@@ -206,7 +212,7 @@ def deployment_of(
             yield Deployment(backend, settings, served, server)
 
 
-@pytest.fixture(scope="session", params=list(DEPLOYMENTS))
+@pytest.fixture(scope="session", params=DEPLOYMENTS)
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:

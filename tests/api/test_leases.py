@@ -30,7 +30,7 @@ MAX_ATTEMPTS = 2
 SHORTEST_LEASE = 5
 
 
-@pytest.fixture(scope="module", params=list(DEPLOYMENTS))
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
 def leases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:

@@ -22,7 +22,7 @@ from tests.support.servers import run_cli
 def lifecycle_deployment(
     name: str, workdir: Path, request: pytest.FixtureRequest | None = None, **overrides: Any
 ) -> Iterator[Deployment]:
-    """A deployment of its own (`name`: a database, or a key of DEPLOYMENTS; s3 ones need the
+    """A deployment of its own (`name`: a database, or a key of KINDS; s3 ones need the
     fixture `request`, for the session's S3 server)."""
     with deployment_of(
         name, workdir, request, max_upload_bytes=64 * 1024 * 1024, **overrides

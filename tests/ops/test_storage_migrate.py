@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -176,7 +177,7 @@ def test_a_library_goes_up_verified_and_a_second_run_uploads_nothing(
 
 # What does not depend on the database runs on one.
 @pytest.mark.parametrize("library", ["sqlite"], indirect=True)
-def test_an_object_that_differs_from_the_local_file_is_sent_again(
+def test_an_object_that_differs_from_the_local_file_is_sent_again_and_strays_are_named(
     library: Library, s3: S3Server
 ) -> None:
     bucket = s3.new_bucket()
@@ -190,10 +191,16 @@ def test_an_object_that_differs_from_the_local_file_is_sent_again(
     damaged[-1] ^= 0xFF
     client.put_object(Bucket=bucket, Key=video, Body=bytes(damaged))
     client.put_object(Bucket=bucket, Key=thumbnail, Body=local[thumbnail].read_bytes()[:-10])
+    # And one no row names (a generation deleted since an earlier run): reported, left alone.
+    stray = f"videos/{uuid.uuid4()}.mp4"
+    client.put_object(Bucket=bucket, Key=stray, Body=b"stray")
 
     result = migrate(env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert counted(result.stdout, "uploaded") == len(local)
+    assert counted(result.stdout, "named by no row") == 1
+    assert stray in result.stdout
+    client.delete_object(Bucket=bucket, Key=stray)
     assert_bucket_equals_disk(library, s3, bucket)
 
 

@@ -118,6 +118,11 @@ def test_the_summary_names_missing_rows_and_says_how_to_finish(tmp_path: Path) -
     assert "uploaded:         1 (10 B)" in text
     assert f"generation {ONE} video: videos/1.mp4" in text
     assert "rm -r" not in text  # not everything is in the bucket: no advice to remove
+    assert "named by no row" not in text
+
+    summary.unnamed = ["videos/gone.mp4"]
+    assert "named by no row:  1" in "\n".join(summary_lines(summary, settings))
+    assert summary.exit_code == EXIT_MISSING  # strays are reported, they fail nothing
 
     done = "\n".join(summary_lines(_summary(Outcome.UPLOADED, Outcome.PRESENT), settings))
     assert "REELVAULT_STORAGE=s3" in done

@@ -39,7 +39,13 @@ from reelvault.storage.objects import (
     UploadMismatch,
     multipart_etag,
 )
-from reelvault.storage.store import MediaStore, OutsideMediaDirectory
+from reelvault.storage.store import (
+    STORYBOARDS,
+    THUMBNAILS,
+    VIDEOS,
+    MediaStore,
+    OutsideMediaDirectory,
+)
 
 # The columns that name stored files, and what each file is (the storyboard's only where the
 # database has that column).
@@ -89,6 +95,9 @@ class Summary:
     results: list[Result] = field(default_factory=list)
     dry_run: bool = False
     stopped: str = ""  # why the run stopped early
+    # Objects in the media folders of the bucket that no row names (rows deleted since an
+    # earlier run, say): reported, never removed.
+    unnamed: list[str] = field(default_factory=list)
 
     def of(self, outcome: Outcome) -> list[Result]:
         return [result for result in self.results if result.outcome is outcome]
@@ -216,6 +225,11 @@ def summary_lines(summary: Summary, settings: Settings) -> list[str]:
     lines += [f"    {r.file.key}{_because(r)}" for r in failed]
     if summary.of(Outcome.NOT_ATTEMPTED):
         lines.append(f"  not attempted:    {len(summary.of(Outcome.NOT_ATTEMPTED))}")
+    if summary.unnamed:
+        lines.append(
+            f"  named by no row:  {len(summary.unnamed)} (objects of generations deleted since "
+            "an earlier run, or not of this library; left alone), e.g. " + summary.unnamed[0]
+        )
     if summary.stopped:
         lines.append(f"Stopped early: {summary.stopped}. Run the command again to finish.")
     elif failed:
@@ -363,6 +377,17 @@ async def migrate_to_s3(
             dry_run=dry_run,
         )
         await _run(_Migration(store, dry_run=dry_run), planned, locals_, summary, jobs, progress)
+        if not summary.stopped:
+            named = {file.key for file in planned}
+            try:
+                summary.unnamed = [
+                    key
+                    for folder in (VIDEOS, THUMBNAILS, STORYBOARDS)
+                    async for key, _ in store.keys(f"{folder}/")
+                    if key not in named
+                ]
+            except StoreUnavailable:
+                summary.stopped = "the object store stopped answering"
     return summary
 
 

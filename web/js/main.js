@@ -3,6 +3,7 @@
 // module listens and answers by navigating or by setting properties.
 
 import * as api from "./lib/api.js";
+import { extendPlace, readPlace, writePlace } from "./lib/gallery-place.js";
 import { announcement } from "./lib/generation-request.js";
 import { LiveUpdates } from "./lib/live.js";
 import { loadErrorMessage } from "./lib/messages.js";
@@ -16,13 +17,14 @@ import "./pages/login-page.js";
 import "./pages/video-page.js";
 
 const ROUTES = [
+import "./pages/not-found-page.js";
   { name: "home", path: "/" },
   { name: "login", path: "/login" },
   { name: "gallery", path: "/gallery" },
   { name: "video", path: "/gallery/:id" },
 ];
 
-const TITLES = { login: "Sign in", gallery: "Your videos", video: "Video" };
+const TITLES = { login: "Sign in", gallery: "Your videos", video: "Video", "not-found": "Page not found" };
 
 const main = document.querySelector("main");
 const header = document.querySelector("site-header");
@@ -43,6 +45,13 @@ function say(message, tone = "success") {
   status.tone = tone;
   status.message = message;
 }
+// The gallery as the person left it for a video (see lib/gallery-place.js); Back restores it.
+let place = readPlace();
+// The first view's listing, asked for together with `me` rather than after it.
+let firstListing = null;
+
+// Scrolling is ours to restore: the browser's own would act before the restored cards exist.
+history.scrollRestoration = "manual";
 
 function setAccount(value) {
   if (value?.id !== account?.id) {
@@ -56,9 +65,15 @@ function setAccount(value) {
 
 // Screen readers hear when one of the person's generations completes or fails, whichever page
 // is open.
+  // Someone else's gallery is no place to go back to (unknown at start-up: kept).
+  if (account !== undefined && value?.id !== account?.id) {
+    place = null;
+    writePlace(null);
+  }
 live.addEventListener("generation", ({ detail: item }) => {
   const message = announcement(lastStatus.get(item.id), item);
   lastStatus.set(item.id, item.status);
+  else live.stop();
   if (message) announcer.say(message);
 });
 live.addEventListener("deleted", ({ detail }) => lastStatus.delete(detail.generation_id));
@@ -114,16 +129,12 @@ async function show(route) {
     return;
   }
   if (ticket !== showing) return;
-  if (route.name !== "login" && !who) {
+  if (route.name !== "login" && route.name !== "not-found" && !who) {
     router.navigate(signInUrl(), { replace: true });
     return;
   }
   if (route.name === "login" && who) {
     router.navigate(safeNext(route.url) ?? "/gallery", { replace: true });
-    return;
-  }
-  if (route.name === "not-found") {
-    router.navigate("/gallery", { replace: true });
     return;
   }
   mount(route);
@@ -136,8 +147,16 @@ function mount({ name, params, url, cause }) {
     if (current?.localName === "gallery-page") {
       current.search = url.search; // same page, new filters: it updates in place
       return;
+function keepPlace(current, name) {
+  if (current?.localName !== "gallery-page" || name === "gallery") return;
+  const snapshot = current.snapshot();
+  place = snapshot ? { ...snapshot, url: galleryUrl, scrollY: window.scrollY } : null;
+  writePlace(place);
+}
+
     }
   }
+  keepPlace(current, name);
   let page;
   if (name === "gallery") {
     page = document.createElement("gallery-page");
@@ -146,20 +165,39 @@ function mount({ name, params, url, cause }) {
   } else if (name === "video") {
     page = document.createElement("video-page");
     page.generationId = params.id;
+  let restored = null;
     page.live = live;
     page.backUrl = galleryUrl;
   } else {
     page = document.createElement("login-page");
+    if (firstListing?.search === url.search) page.firstPage = firstListing.promise;
+    if (cause === "pop" && place?.url === galleryUrl) restored = place;
+    page.restore = restored;
     page.next = safeNext(url) ?? "/gallery";
   }
   document.title = `${TITLES[name]} · reelvault`;
   main.replaceChildren(page);
-  if (cause !== "initial") {
+  if (restored) {
+    window.scrollTo(0, restored.scrollY ?? 0);
+    if (!restored.focusId || !page.focusCard(restored.focusId)) main.focus({ preventScroll: true });
+  } else if (cause !== "initial") {
+    // This entry was opened from the gallery: its Back link may then be the browser's Back.
+    if (current?.localName === "gallery-page" && cause === "push") {
+      history.replaceState({ fromGallery: galleryUrl }, "");
+    }
+    if (place?.items.some((item) => item.id === params.id)) {
+      place = { ...place, focusId: params.id };
+      writePlace(place);
+      page.sequence = place;
+    }
+  } else if (name === "not-found") {
+    page = document.createElement("not-found-page");
     window.scrollTo(0, 0);
     main.focus({ preventScroll: true });
   }
 }
 
+  firstListing = null;
 function showUnreachable(error, route) {
   const panel = document.createElement("error-panel");
   panel.message = loadErrorMessage(error, "reelvault");
@@ -169,7 +207,29 @@ function showUnreachable(error, route) {
 
 document.addEventListener("navigate", (event) => {
   pendingMessage = event.detail.message ?? null;
-  router.navigate(event.detail.url, { replace: Boolean(event.detail.replace) });
+  // "Back to your videos" from a video opened in the gallery is the browser's Back: the
+  // gallery's entry holds the place to restore.
+  if (event.detail.back && history.state?.fromGallery === event.detail.url) {
+    history.back();
+    return;
+  }
+  const replace = Boolean(event.detail.replace);
+  // A replaced entry keeps what it knew (previous/next keep the way back to the gallery).
+  router.navigate(event.detail.url, { replace, state: replace ? history.state : null });
+});
+
+// A page names what it shows (the video's prompt, say).
+document.addEventListener("retitle", (event) => {
+  document.title = `${event.detail.title} · reelvault`;
+});
+
+// The video page walked past the loaded cards: the next page of the listing joins the place.
+document.addEventListener("extend-gallery", (event) => {
+  if (!place || place.url !== event.detail.url) return;
+  place = extendPlace(place, event.detail.page);
+  writePlace(place);
+  const current = main.firstElementChild;
+  if (current?.localName === "video-page") current.sequence = place;
 });
 
 document.addEventListener("announce", (event) => say(event.detail.message, event.detail.tone));

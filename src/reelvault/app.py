@@ -64,9 +64,16 @@ def create_app(
     settings.ensure_directories()
     store = store or MediaStore(settings.media_root)
     store.prepare()
-    delivery = MediaDelivery(store, settings.media_delivery, settings.accel_prefix)
     db_config = build_sqlalchemy_config(settings)
     backend = backend or build_backend(settings, store, db_config.get_session)
+    delivery = MediaDelivery(
+        store,
+        settings.media_delivery,
+        settings.accel_prefix,
+        # With a bucket, every media answer comes from it (the backend's one client).
+        objects=getattr(backend, "objects", None),
+        presign_seconds=settings.s3_presign_seconds,
+    )
     jwt_auth = build_jwt_auth(settings, db_config.get_engine())
     passwords = Passwords(settings.password_hash_workers)
     # Settles leases that ran out, every 2 s in every process (they agree: one statement).

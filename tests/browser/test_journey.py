@@ -68,10 +68,10 @@ def test_whole_journey(
 
     # Import the clip through the form.
     page.get_by_role("button", name="Import video").click()
-    page.get_by_label("Prompt", exact=True).fill(HERO)
-    page.get_by_label("Video file").set_input_files(long_clip)
+    page.get_by_label("Video files").set_input_files(long_clip)
+    page.get_by_label(f"Prompt for {long_clip.name}").fill(HERO)
     page.get_by_role("button", name="Import video").click()
-    expect(page.get_by_text(f"Video imported: {HERO}")).to_be_visible()
+    expect(page.get_by_role("region", name="Uploads")).to_contain_text("Imported")
     expect(page.locator("video-card")).to_have_count(3)
     assert card_prompts(page)[0] == HERO
 

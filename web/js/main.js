@@ -7,17 +7,20 @@ import { extendPlace, readPlace, writePlace } from "./lib/gallery-place.js";
 import { announcement } from "./lib/generation-request.js";
 import { LiveUpdates } from "./lib/live.js";
 import { loadErrorMessage } from "./lib/messages.js";
-import { Router } from "./lib/router.js";
+import { PAGE_SIZE, readGalleryQuery } from "./lib/query.js";
+import { Router, matchRoute } from "./lib/router.js";
+import { UploadQueue } from "./lib/upload-queue.js";
 import "./components/error-panel.js";
 import "./components/live-announcer.js";
 import "./components/site-header.js";
 import "./components/status-message.js";
+import "./components/upload-queue.js";
 import "./pages/gallery-page.js";
 import "./pages/login-page.js";
+import "./pages/not-found-page.js";
 import "./pages/video-page.js";
 
 const ROUTES = [
-import "./pages/not-found-page.js";
   { name: "home", path: "/" },
   { name: "login", path: "/login" },
   { name: "gallery", path: "/gallery" },
@@ -33,18 +36,15 @@ const announcer = document.querySelector("live-announcer");
 // One event stream per tab while someone is signed in; pages subscribe to it (properties down).
 const live = new LiveUpdates();
 const lastStatus = new Map(); // generation id -> the status its last event carried
+// The tab's imports, above the pages: moving around the app never stops one.
+const uploads = new UploadQueue();
+const uploadPanel = document.body.appendChild(document.createElement("upload-queue"));
+uploadPanel.hidden = true;
 
 let account; // undefined: not asked yet; null: signed out
 let galleryUrl = "/gallery";
 let pendingMessage = null;
 let showing = 0;
-
-const router = new Router(ROUTES, show);
-
-function say(message, tone = "success") {
-  status.tone = tone;
-  status.message = message;
-}
 // The gallery as the person left it for a video (see lib/gallery-place.js); Back restores it.
 let place = readPlace();
 // The first view's listing, asked for together with `me` rather than after it.
@@ -53,27 +53,34 @@ let firstListing = null;
 // Scrolling is ours to restore: the browser's own would act before the restored cards exist.
 history.scrollRestoration = "manual";
 
+const router = new Router(ROUTES, show);
+
+function say(message, tone = "success") {
+  status.tone = tone;
+  status.message = message;
+}
+
 function setAccount(value) {
   if (value?.id !== account?.id) {
     live.stop();
     lastStatus.clear();
   }
-  account = value;
-  header.email = value?.email ?? "";
-  if (value) live.start();
-}
-
-// Screen readers hear when one of the person's generations completes or fails, whichever page
-// is open.
   // Someone else's gallery is no place to go back to (unknown at start-up: kept).
   if (account !== undefined && value?.id !== account?.id) {
     place = null;
     writePlace(null);
   }
+  account = value;
+  header.email = value?.email ?? "";
+  if (value) live.start();
+  else live.stop();
+}
+
+// Screen readers hear when one of the person's generations completes or fails, whichever page
+// is open.
 live.addEventListener("generation", ({ detail: item }) => {
   const message = announcement(lastStatus.get(item.id), item);
   lastStatus.set(item.id, item.status);
-  else live.stop();
   if (message) announcer.say(message);
 });
 live.addEventListener("deleted", ({ detail }) => lastStatus.delete(detail.generation_id));
@@ -140,13 +147,6 @@ async function show(route) {
   mount(route);
 }
 
-function mount({ name, params, url, cause }) {
-  const current = main.firstElementChild;
-  if (name === "gallery") {
-    galleryUrl = `${url.pathname}${url.search}`;
-    if (current?.localName === "gallery-page") {
-      current.search = url.search; // same page, new filters: it updates in place
-      return;
 function keepPlace(current, name) {
   if (current?.localName !== "gallery-page" || name === "gallery") return;
   const snapshot = current.snapshot();
@@ -154,33 +154,30 @@ function keepPlace(current, name) {
   writePlace(place);
 }
 
+function mount({ name, params, url, cause }) {
+  const current = main.firstElementChild;
+  keepPlace(current, name);
+  if (name === "gallery") {
+    galleryUrl = `${url.pathname}${url.search}`;
+    if (current?.localName === "gallery-page") {
+      current.search = url.search; // same page, new filters: it updates in place
+      return;
     }
   }
-  keepPlace(current, name);
   let page;
+  let restored = null;
   if (name === "gallery") {
     page = document.createElement("gallery-page");
     page.live = live;
     page.search = url.search;
-  } else if (name === "video") {
-    page = document.createElement("video-page");
-    page.generationId = params.id;
-  let restored = null;
-    page.live = live;
-    page.backUrl = galleryUrl;
-  } else {
-    page = document.createElement("login-page");
     if (firstListing?.search === url.search) page.firstPage = firstListing.promise;
     if (cause === "pop" && place?.url === galleryUrl) restored = place;
     page.restore = restored;
-    page.next = safeNext(url) ?? "/gallery";
-  }
-  document.title = `${TITLES[name]} · reelvault`;
-  main.replaceChildren(page);
-  if (restored) {
-    window.scrollTo(0, restored.scrollY ?? 0);
-    if (!restored.focusId || !page.focusCard(restored.focusId)) main.focus({ preventScroll: true });
-  } else if (cause !== "initial") {
+  } else if (name === "video") {
+    page = document.createElement("video-page");
+    page.generationId = params.id;
+    page.live = live;
+    page.backUrl = galleryUrl;
     // This entry was opened from the gallery: its Back link may then be the browser's Back.
     if (current?.localName === "gallery-page" && cause === "push") {
       history.replaceState({ fromGallery: galleryUrl }, "");
@@ -192,12 +189,22 @@ function keepPlace(current, name) {
     }
   } else if (name === "not-found") {
     page = document.createElement("not-found-page");
+  } else {
+    page = document.createElement("login-page");
+    page.next = safeNext(url) ?? "/gallery";
+  }
+  document.title = `${TITLES[name]} · reelvault`;
+  firstListing = null;
+  main.replaceChildren(page);
+  if (restored) {
+    window.scrollTo(0, restored.scrollY ?? 0);
+    if (!restored.focusId || !page.focusCard(restored.focusId)) main.focus({ preventScroll: true });
+  } else if (cause !== "initial") {
     window.scrollTo(0, 0);
     main.focus({ preventScroll: true });
   }
 }
 
-  firstListing = null;
 function showUnreachable(error, route) {
   const panel = document.createElement("error-panel");
   panel.message = loadErrorMessage(error, "reelvault");
@@ -260,5 +267,51 @@ document.addEventListener("sign-out", async () => {
   pendingMessage = "You have signed out.";
   router.navigate("/login");
 });
+
+uploads.addEventListener("change", () => {
+  uploadPanel.entries = uploads.entries;
+});
+uploads.addEventListener("imported", ({ detail: { entry } }) => {
+  announcer.say(`Video imported: ${entry.prompt}`);
+  const page = main.firstElementChild;
+  if (page?.localName === "gallery-page") page.showImported(entry.item);
+});
+uploads.addEventListener("failed", ({ detail: { entry } }) =>
+  announcer.say(`${entry.name} could not be imported: ${entry.message}`),
+);
+uploads.addEventListener("cancelled", ({ detail: { entry } }) => announcer.say(`Upload of ${entry.name} cancelled`));
+uploads.addEventListener("unauthorized", () => document.dispatchEvent(new CustomEvent("require-sign-in")));
+document.addEventListener("import-videos", (event) => uploads.add(event.detail.files));
+uploadPanel.addEventListener("cancel-upload", (event) => uploads.cancel(event.detail.id));
+uploadPanel.addEventListener("dismiss-upload", (event) => uploads.dismiss(event.detail.id));
+uploadPanel.addEventListener("clear-uploads", () => uploads.clearFinished());
+
+// Closing or reloading the tab would stop the uploads: the browser asks first.
+window.addEventListener("beforeunload", (event) => {
+  if (!uploads.busy) return;
+  event.preventDefault();
+  event.returnValue = "";
+});
+// A file dropped where no page takes it would replace the app (and its uploads) with the file.
+for (const type of ["dragover", "drop"]) {
+  window.addEventListener(type, (event) => {
+    if (event.defaultPrevented || !event.dataTransfer?.types?.includes("Files")) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "none";
+  });
+}
+
+// A gallery address asks for its first page at once, beside `me`; a signed-out person's 401
+// is never looked at (the sign-in page takes over).
+const initial = matchRoute(ROUTES, location.pathname)?.name;
+if (initial === "gallery" || initial === "home") {
+  const search = initial === "home" ? "" : location.search;
+  const promise = api.listGenerations(readGalleryQuery(search), { limit: PAGE_SIZE });
+  promise.catch(() => {});
+  firstListing = { search, promise };
+  // The live stream too, so that it is open by the time the cards are (a signed-out
+  // person's stream is stopped as soon as `me` says so).
+  live.start();
+}
 
 router.start();

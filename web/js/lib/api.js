@@ -90,6 +90,21 @@ export function deleteGeneration(id, { signal } = {}) {
   return request("DELETE", `/api/generations/${encodeURIComponent(id)}`, { signal });
 }
 
+// A storyboard's WebVTT text (the item's storyboard_url, as given).
+export async function getStoryboard(url, { signal } = {}) {
+  let response;
+  let text;
+  try {
+    response = await fetch(url, { headers: { Accept: "text/vtt" }, credentials: "same-origin", signal });
+    text = await response.text();
+  } catch (error) {
+    if (isAbort(error)) throw error;
+    throw unreachable();
+  }
+  if (!response.ok) throw failure(response.status, null, response.statusText);
+  return text;
+}
+
 // The import uses XMLHttpRequest for this one call: fetch() cannot report upload progress.
 // `onProgress` receives whole percentages of the request body sent.
 export function importGeneration({ prompt, file }, { signal, onProgress } = {}) {
@@ -114,8 +129,14 @@ export function importGeneration({ prompt, file }, { signal, onProgress } = {}) 
       } catch {
         body = null;
       }
-      if (xhr.status === 201) resolve(body);
-      else reject(failure(xhr.status, body, xhr.statusText));
+      if (xhr.status === 201) {
+        resolve(body);
+        return;
+      }
+      const error = failure(xhr.status, body, xhr.statusText);
+      // A 429 says when a slot may be free again; the upload queue waits that long.
+      if (xhr.status === 429) error.retryAfter = Number(xhr.getResponseHeader("Retry-After")) || null;
+      reject(error);
     });
     xhr.addEventListener("error", () => reject(unreachable()));
     xhr.addEventListener("abort", () => reject(new DOMException("The import was cancelled.", "AbortError")));

@@ -2,13 +2,18 @@
 // filter and the search live in the URL (?status=&q=) and survive Load More, back, forward and
 // reload; Load More follows the listing's keyset cursor, so videos added or deleted meanwhile
 // never make a card repeat or go missing; skeletons while loading, "No videos found" when
-// nothing matches, an error with Retry when the API fails; a panel to import a video and a
+// nothing matches, an error with Retry when the API fails; a panel to import videos (files
+// dropped anywhere on the page land in it; the uploads go to the app's queue) and a
 // "New generation" dialog. Cards follow the live events (no polling): a new one appears, a
 // pending one starts, its bar moves, it completes or fails, a deleted one goes; after every
 // (re)connection of the stream the first page is fetched again, so nothing missed is lost.
 //
 // Properties: search (the URL's query string; main.js sets it on every navigation), live (the
-// tab's LiveUpdates, from main.js).
+// tab's LiveUpdates, from main.js), firstPage (a listing promise for this search already on
+// its way, used once instead of asking again), restore (a place from snapshot(): its cards are
+// shown at once and the first page is fetched again quietly).
+// Methods: snapshot() (the cards loaded, the cursor and the card last opened), focusCard(id),
+// showImported(item) (an import of this tab is in: its card at once).
 // Events: navigate (detail {url, replace}), announce (detail {message, tone}),
 // require-sign-in (the session has ended).
 
@@ -16,7 +21,7 @@ import * as api from "../lib/api.js";
 import { emit } from "../lib/events.js";
 import { css, html, render } from "../lib/html.js";
 import { applyEvent, mergeFirstPage } from "../lib/live-list.js";
-import { generationRequestErrors, importErrors, loadErrorMessage } from "../lib/messages.js";
+import { generationRequestErrors, loadErrorMessage, sentence } from "../lib/messages.js";
 import { PAGE_SIZE, gallerySearch, readGalleryQuery, sameQuery } from "../lib/query.js";
 import { base } from "../lib/styles.js";
 import "../components/error-panel.js";
@@ -46,6 +51,15 @@ const styles = css`
   }
   .import h2 { font-size: var(--text-lg); margin-bottom: var(--space-3); }
   gallery-filters { margin-bottom: var(--space-3); }
+  .drop-hint {
+    position: fixed; inset: var(--space-3); z-index: 10;
+    display: grid; place-content: center;
+    border: 3px dashed var(--color-accent);
+    border-radius: var(--radius-lg);
+    background: color-mix(in srgb, var(--color-surface) 85%, transparent);
+    font-size: var(--text-xl); font-weight: 600;
+    pointer-events: none;
+  }
   .summary { min-height: 1.5em; margin-bottom: var(--space-3); color: var(--color-text-muted); font-size: var(--text-sm); }
   .grid {
     display: grid;
@@ -55,6 +69,10 @@ const styles = css`
     list-style: none;
   }
   .grid > li { min-width: 0; }
+  /* Phones: two cards a row rather than one a screen. */
+  @media (max-width: 39.99rem) {
+    .grid { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: var(--space-3); }
+  }
   .grid > li > * { height: 100%; }
   .empty {
     padding: var(--space-7) var(--space-4);
@@ -64,6 +82,7 @@ const styles = css`
   }
   .empty h2 { font-size: var(--text-xl); margin-bottom: var(--space-2); }
   .empty p { color: var(--color-text-muted); }
+  .empty .button { margin-top: var(--space-4); }
   error-panel { margin-top: var(--space-4); }
   .more { display: flex; justify-content: center; margin-top: var(--space-5); }
 `;
@@ -80,10 +99,12 @@ class GalleryPage extends HTMLElement {
   #retry = null;
   #load = null;
   #resync = null;
-  #upload = null;
   #requesting = null;
   #connection = null;
+  #opened = null; // the id of the card last clicked (opened)
   live = null;
+  firstPage = null;
+  restore = null;
 
   constructor() {
     super();
@@ -115,6 +136,7 @@ class GalleryPage extends HTMLElement {
             </div>
           </div>
           <generation-dialog></generation-dialog>
+          <p class="drop-hint" hidden>Drop the videos to import them</p>
           <section class="import" id="import-panel" aria-labelledby="import-title" hidden>
             <h2 id="import-title">Import a video</h2>
             <import-form></import-form>
@@ -125,6 +147,7 @@ class GalleryPage extends HTMLElement {
           <div class="empty" hidden>
             <h2>No videos found</h2>
             <p class="empty-hint"></p>
+            <button type="button" class="button" id="clear-filters" hidden>Clear filters</button>
           </div>
           <error-panel hidden></error-panel>
           <div class="more"><button type="button" class="button" id="more" hidden>Load more</button></div>`,
@@ -135,7 +158,20 @@ class GalleryPage extends HTMLElement {
     const root = this.shadowRoot;
     const filters = root.querySelector("gallery-filters");
     filters.addEventListener("filter", (event) => this.#filter(event), { signal });
+    root.getElementById("grid").addEventListener(
+      "click",
+      (event) => {
+        const card = event.composedPath().find((node) => node.localName === "video-card");
+        if (card) this.#opened = card.dataset.id;
+      },
+      { signal },
+    );
     root.getElementById("more").addEventListener("click", () => this.#loadMore(), { signal });
+    root.getElementById("clear-filters").addEventListener(
+      "click",
+      () => emit(this, "navigate", { url: `/gallery${gallerySearch({ sort: this.#query.sort })}` }),
+      { signal },
+    );
     root.querySelector("error-panel").addEventListener(
       "retry",
       (event) => {
@@ -146,9 +182,11 @@ class GalleryPage extends HTMLElement {
     );
     const toggle = root.getElementById("import-toggle");
     toggle.addEventListener("click", () => this.#toggleImport(), { signal });
-    const importForm = root.querySelector("import-form");
-    importForm.addEventListener("import-video", (event) => this.#import(event), { signal });
-    importForm.addEventListener("cancel-import", () => this.#upload?.abort(), { signal });
+    // The upload queue above the pages (main.js) takes the checked files; the panel closes.
+    root.querySelector("import-form").addEventListener("import-videos", () => this.#handedOver(), { signal });
+    for (const type of ["dragenter", "dragover", "dragleave", "drop"]) {
+      this.addEventListener(type, (event) => this.#dragged(event), { signal });
+    }
     const dialog = root.querySelector("generation-dialog");
     root.getElementById("new-generation").addEventListener(
       "click",
@@ -169,7 +207,38 @@ class GalleryPage extends HTMLElement {
       this.live.addEventListener("open", () => this.#resyncFirstPage(), { signal });
     }
     this.#showFilters();
-    this.#loadFirstPage();
+    const place = this.restore;
+    this.restore = null;
+    if (place && sameQuery(readGalleryQuery(place.search), this.#query)) this.#restorePlace(place);
+    else this.#loadFirstPage();
+  }
+
+  snapshot() {
+    if (!this.#state.shown) return null;
+    const { items, total, nextCursor } = this.#state;
+    return { search: this.#search, items, total, nextCursor, focusId: this.#opened };
+  }
+
+  // Keyboard focus on a card's link, without scrolling (the caller has put the page where it
+  // was); a card out of view is brought into it.
+  focusCard(id) {
+    const card = this.#cards.get(id)?.firstElementChild;
+    const link = card?.shadowRoot.querySelector("a");
+    if (!link) return false;
+    link.focus({ preventScroll: true });
+    const box = card.getBoundingClientRect();
+    if (box.bottom < 0 || box.top > window.innerHeight) card.scrollIntoView({ block: "center" });
+    return true;
+  }
+
+  // The cards as they were, at once; then the first page again, merged in, for whatever
+  // happened meanwhile (the live events were not followed while the page was away).
+  #restorePlace(place) {
+    this.#loadedQuery = this.#query;
+    this.#opened = place.focusId ?? null;
+    this.#state = { items: [...place.items], total: place.total, nextCursor: place.nextCursor ?? null, shown: true };
+    this.#draw();
+    this.#resyncFirstPage();
   }
 
   disconnectedCallback() {
@@ -177,7 +246,6 @@ class GalleryPage extends HTMLElement {
     this.#connection = null;
     this.#load?.abort();
     this.#resync?.abort();
-    this.#upload?.abort();
     this.#requesting?.abort();
     this.#loadedQuery = null;
   }
@@ -186,13 +254,15 @@ class GalleryPage extends HTMLElement {
     const filters = this.shadowRoot.querySelector("gallery-filters");
     filters.status = this.#query.status;
     filters.q = this.#query.q;
+    filters.sort = this.#query.sort;
   }
 
   #filter(event) {
     event.stopPropagation();
-    const { status, q, source } = event.detail;
-    // Typing refines the current entry; choosing a status is a step worth going back to.
-    const url = `/gallery${gallerySearch({ status, q })}`;
+    const { status, q, sort, source } = event.detail;
+    // Typing refines the current entry; choosing a status or an order is a step worth going
+    // back to.
+    const url = `/gallery${gallerySearch({ status, q, sort })}`;
     emit(this, "navigate", { url, replace: source === "search" });
   }
 
@@ -210,8 +280,11 @@ class GalleryPage extends HTMLElement {
     this.#retry = () => this.#loadFirstPage();
     this.#showSkeletons();
     this.#queued = [];
+    const prefetched = this.firstPage;
+    this.firstPage = null;
     try {
-      const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal });
+      const page = await (prefetched ?? api.listGenerations(query, { limit: PAGE_SIZE, signal }));
+      if (signal.aborted) throw new DOMException("Superseded.", "AbortError");
       this.#state = { items: [], total: 0, nextCursor: null, shown: true };
       this.#append(page);
       this.#applyQueued();
@@ -255,7 +328,7 @@ class GalleryPage extends HTMLElement {
     try {
       const page = await api.listGenerations(query, { limit: PAGE_SIZE, signal: resync.signal });
       if (query === this.#loadedQuery) {
-        this.#state = { ...mergeFirstPage(this.#state, page), shown: true };
+        this.#state = { ...mergeFirstPage(this.#state, page, query), shown: true };
         this.#draw();
       }
     } catch (error) {
@@ -370,10 +443,11 @@ class GalleryPage extends HTMLElement {
     root.querySelector(".empty-hint").textContent = filtered
       ? "Nothing matches this filter and search. Try other words or another status."
       : "Request a new generation or import a video.";
+    root.getElementById("clear-filters").hidden = !filtered;
     root.getElementById("more").hidden = this.#state.nextCursor === null;
     const noun = total === 1 ? "video" : "videos";
     let summary = `${total} ${noun}`;
-    if (shown === 0) summary = "No videos found.";
+    if (shown === 0) summary = ""; // the empty state below says it, once
     else if (shown < total) summary = `Showing ${shown} of ${total} ${noun}`;
     root.querySelector(".summary").textContent = summary;
   }
@@ -419,7 +493,7 @@ class GalleryPage extends HTMLElement {
       dialog.busy = false;
       dialog.reset();
       dialog.open = false;
-      const message = `Generation requested: ${item.prompt}`;
+      const message = sentence(`Generation requested: ${item.prompt}`);
       if (this.#query.status || this.#query.q) {
         // Clear the filters, or the new card might not be among the results.
         emit(this, "navigate", { url: "/gallery", message });
@@ -437,44 +511,42 @@ class GalleryPage extends HTMLElement {
     }
   }
 
-  async #import(event) {
-    event.stopPropagation();
-    const form = event.target;
-    this.#upload?.abort();
-    const upload = new AbortController();
-    this.#upload = upload;
-    form.progress = 0;
-    try {
-      const item = await api.importGeneration(event.detail, {
-        signal: upload.signal,
-        onProgress: (percent) => {
-          form.progress = percent;
-        },
-      });
-      form.reset();
-      this.#toggleImport(false);
-      this.shadowRoot.getElementById("import-toggle").focus();
-      const message = `Video imported: ${item.prompt}`;
-      if (this.#query.status || this.#query.q) {
-        // Clear the filters, or the new video might not be among the results.
-        emit(this, "navigate", { url: "/gallery", message });
-      } else {
-        emit(this, "announce", { message, tone: "success" });
-        this.#onEvent({ type: "generation", item });
-        this.#resyncFirstPage(); // as before live events: the list as the server has it now
-      }
-    } catch (error) {
-      form.progress = null;
-      if (api.isAbort(error)) {
-        emit(this, "announce", { message: "Upload cancelled.", tone: "info" });
-      } else if (error?.status === 401) {
-        emit(this, "require-sign-in");
-      } else {
-        form.errors = importErrors(error);
-      }
-    } finally {
-      if (this.#upload === upload) this.#upload = null;
+  // An import of this tab finished (main.js tells): its card at once, before its live event,
+  // and the first page again, as the server has it now.
+  showImported(item) {
+    if (!this.#connection || !item) return;
+    this.#onEvent({ type: "generation", item });
+    this.#resyncFirstPage();
+  }
+
+  // The files are in the upload queue now; a filtered view might never show them.
+  #handedOver() {
+    this.#toggleImport(false);
+    this.shadowRoot.getElementById("import-toggle").focus();
+    if (this.#query.status || this.#query.q) {
+      emit(this, "navigate", { url: `/gallery${gallerySearch({ sort: this.#query.sort })}` });
     }
+  }
+
+  // Files dragged over the gallery: a hint while they hover, the import form once dropped.
+  #dragged(event) {
+    if (!event.dataTransfer?.types?.includes("Files")) return;
+    event.preventDefault();
+    const hint = this.shadowRoot.querySelector(".drop-hint");
+    if (event.type === "dragleave") {
+      if (!event.relatedTarget || !this.contains(event.relatedTarget)) hint.hidden = true;
+      return;
+    }
+    if (event.type !== "drop") {
+      event.dataTransfer.dropEffect = "copy";
+      hint.hidden = false;
+      return;
+    }
+    hint.hidden = true;
+    const files = [...event.dataTransfer.files];
+    if (!files.length) return;
+    this.#toggleImport(true);
+    this.shadowRoot.querySelector("import-form").addFiles(files);
   }
 }
 

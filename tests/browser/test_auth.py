@@ -60,7 +60,7 @@ def test_registration_shows_the_api_validation_next_to_each_field(
     email.fill(library.email.upper())
     password.fill(PASSWORD)
     submit.click()
-    expect(field_error(page, "email")).to_have_text("An account with this e-mail already exists")
+    expect(field_error(page, "email")).to_have_text("An account with this e-mail already exists.")
     expect(page).to_have_url(re.compile(r"/login$"))
 
 
@@ -69,7 +69,7 @@ def test_a_wrong_password_is_refused_in_plain_words(signed_out: Page, library: L
     page.get_by_label("E-mail").fill(library.email)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_have_text("Incorrect e-mail or password")
+    expect(page.get_by_role("alert")).to_have_text("Incorrect e-mail or password.")
     expect(page).to_have_url(re.compile(r"/login$"))
 
 

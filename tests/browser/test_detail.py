@@ -105,7 +105,7 @@ def test_videos_that_cannot_play_say_why_and_in_flight_ones_show_progress(
     )
     page.goto(f"/gallery/{missing['id']}")
     expect(page.get_by_role("heading", name="Completed but gone")).to_be_visible()
-    expect(page.get_by_text("File not found", exact=True)).to_be_visible()
+    expect(page.locator("status-badge")).to_have_text("File missing")
     expect(page.get_by_role("link", name="Download")).to_be_hidden()
     expect(page.locator("video-player")).to_be_hidden()
     expect(page.get_by_role("button", name="Delete")).to_be_visible()

@@ -110,7 +110,7 @@ def test_a_requested_generation_appears_pending_moves_completes_and_plays(
 
     lease = worker.claim(item["id"])
     expect(requested.locator("status-badge")).to_have_text("Processing")
-    bar = page.get_by_role("progressbar", name=f'Progress of "{prompt}"')
+    bar = requested.get_by_role("progressbar", name="Generation progress")
     for progress in (25, 60, 95):
         assert worker.heartbeat(item["id"], lease, progress).status_code == 200
         expect(bar).to_have_attribute("aria-valuenow", str(progress))
@@ -119,7 +119,7 @@ def test_a_requested_generation_appears_pending_moves_completes_and_plays(
 
     worker.complete(item["id"], lease, landscape)
     expect(requested.locator("status-badge")).to_have_text("Completed")
-    thumbnail = requested.locator("img")
+    thumbnail = requested.locator("img.picture")
     expect(thumbnail).to_be_visible()
     thumbnail.evaluate("i => i.complete && i.naturalWidth || new Promise(r => i.onload = r)")
     assert thumbnail.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [320, 180]

@@ -30,8 +30,8 @@ def test_gallery_query_round_trips_through_the_url(blank: Page) -> None:
           };
         }"""
     )
-    assert result["read"] == {"status": "failed", "q": "red car"}
-    assert result["unknownStatus"] == {"status": "", "q": "x"}
+    assert result["read"] == {"status": "failed", "q": "red car", "sort": "newest"}
+    assert result["unknownStatus"] == {"status": "", "q": "x", "sort": "newest"}
     assert result["empty"] == ""
     assert result["both"] == "?status=completed&q=50%25+off+%26+more"
     assert result["firstPage"] == "limit=20&status=processing&q=a_b"
@@ -174,8 +174,8 @@ def test_api_errors_become_plain_words(blank: Page) -> None:
     )
     assert result["shortPassword"] == {"password": "Use at least 8 characters."}
     assert result["badEmail"] == {"email": "Enter an e-mail address like name@example.com."}
-    assert result["taken"] == {"email": "An account with this e-mail already exists"}
-    assert result["wrong"] == {"form": "Incorrect e-mail or password"}
+    assert result["taken"] == {"email": "An account with this e-mail already exists."}
+    assert result["wrong"] == {"form": "Incorrect e-mail or password."}
     assert "could not be reached" in result["offline"]["form"]
     assert result["tooBig"] == {
         "file": "This file is too large to import. Choose a smaller video file."
@@ -372,9 +372,9 @@ def test_announcements_only_for_a_requested_generation_that_finishes(blank: Page
         }"""
     )
     assert result == [
-        "Sunset over the bay is ready",
-        "Sunset over the bay is ready",
-        "Sunset over the bay failed: The generator stopped responding",
+        "Sunset over the bay is ready.",
+        "Sunset over the bay is ready.",
+        "Sunset over the bay failed: The generator stopped responding.",
         None,
         None,
         None,
@@ -427,6 +427,6 @@ def test_generation_refusals_land_next_to_their_field(blank: Page) -> None:
     assert result["duration"] == {"duration": "Choose a whole number of seconds from 1 to 60."}
     assert result["ratio"] == {"aspect_ratio": "Choose 9:16, 16:9 or 1:1."}
     assert result["blank"] == {"prompt": "Write a prompt: what should the video show?"}
-    assert result["other"] == {"form": "The generation could not be requested: Validation failed"}
+    assert result["other"] == {"form": "The generation could not be requested: Validation failed."}
     assert "did not reach the server" in result["offline"]["form"]
     assert "error 500" in result["crash"]["form"]

@@ -93,7 +93,7 @@ def test_gallery_screenshots(
         page.wait_for_function(
             """() => [...document.querySelector('gallery-page').shadowRoot
                         .querySelectorAll('video-card')]
-                .map((card) => card.shadowRoot.querySelector('img'))
+                .map((card) => card.shadowRoot.querySelector('img.picture'))
                 .every((img) => img.hidden || (img.complete && img.naturalWidth > 0))"""
         )
         page.evaluate("() => window.scrollTo(0, 0)")

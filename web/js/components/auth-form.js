@@ -29,6 +29,13 @@ const styles = css`
 
 const FIELDS = ["email", "password"];
 
+export function emptyFieldErrors({ email, password }) {
+  const errors = {};
+  if (!email) errors.email = "Enter your e-mail address.";
+  if (!password) errors.password = "Enter your password.";
+  return errors;
+}
+
 class AuthForm extends HTMLElement {
   static observedAttributes = ["mode"];
   #errors = {};
@@ -97,10 +104,17 @@ class AuthForm extends HTMLElement {
         event.preventDefault();
         if (this.#busy) return;
         const root = this.shadowRoot;
-        emit(this, "submit-credentials", {
+        const credentials = {
           email: root.getElementById("email").value.trim(),
           password: root.getElementById("password").value,
-        });
+        };
+        // Empty fields are said at once; the server is asked only about what was written.
+        const missing = emptyFieldErrors(credentials);
+        if (Object.keys(missing).length) {
+          this.errors = missing;
+          return;
+        }
+        emit(this, "submit-credentials", credentials);
       },
       { signal: this.#connection.signal },
     );

@@ -1,10 +1,10 @@
-// <gallery-filters>: the status filter and the prompt search of the gallery. The search waits
-// for 300 ms of quiet before it speaks; changing the status speaks at once (and takes any
-// pending search text with it).
+// <gallery-filters>: the status filter, the prompt search and the order of the gallery. The
+// search waits for 300 ms of quiet before it speaks; changing the status or the order speaks
+// at once (and takes any pending search text with it).
 //
-// Properties: status ("" for all), q (search text). Setting them updates the fields in place,
-// without disturbing what the person is typing.
-// Events: filter (detail {status, q, source: "status" | "search"}).
+// Properties: status ("" for all), q (search text), sort ("newest" | "oldest"). Setting them
+// updates the fields in place, without disturbing what the person is typing.
+// Events: filter (detail {status, q, sort, source: "status" | "search" | "sort"}).
 
 import { debounce } from "../lib/debounce.js";
 import { emit } from "../lib/events.js";
@@ -19,6 +19,11 @@ const OPTIONS = [
   ["processing", "Processing"],
   ["pending", "Pending"],
   ["failed", "Failed"],
+];
+
+const SORT_OPTIONS = [
+  ["newest", "Newest first"],
+  ["oldest", "Oldest first"],
 ];
 
 const styles = css`
@@ -36,6 +41,7 @@ const styles = css`
 class GalleryFilters extends HTMLElement {
   #status = "";
   #q = "";
+  #sort = "newest";
   #connection = null;
   #search = null;
 
@@ -52,6 +58,16 @@ class GalleryFilters extends HTMLElement {
     this.#status = value ?? "";
     const select = this.shadowRoot.getElementById("status");
     if (select && select.value !== this.#status) select.value = this.#status;
+  }
+
+  get sort() {
+    return this.#sort;
+  }
+
+  set sort(value) {
+    this.#sort = value === "oldest" ? "oldest" : "newest";
+    const select = this.shadowRoot.getElementById("sort");
+    if (select && select.value !== this.#sort) select.value = this.#sort;
   }
 
   get q() {
@@ -79,6 +95,12 @@ class GalleryFilters extends HTMLElement {
               ${OPTIONS.map(([value, label]) => html`<option value="${value}">${label}</option>`)}
             </select>
           </div>
+          <div class="field">
+            <label for="sort">Sort</label>
+            <select id="sort" name="sort">
+              ${SORT_OPTIONS.map(([value, label]) => html`<option value="${value}">${label}</option>`)}
+            </select>
+          </div>
           <div class="field search">
             <label for="q">Search prompts</label>
             <input id="q" name="q" type="search" maxlength="500" autocomplete="off" spellcheck="false"
@@ -89,6 +111,7 @@ class GalleryFilters extends HTMLElement {
     }
     this.status = this.#status;
     this.q = this.#q;
+    this.sort = this.#sort;
     this.#connection = new AbortController();
     const { signal } = this.#connection;
     const root = this.shadowRoot;
@@ -99,6 +122,14 @@ class GalleryFilters extends HTMLElement {
       () => {
         this.#search.cancel();
         this.#emit("status");
+      },
+      { signal },
+    );
+    root.getElementById("sort").addEventListener(
+      "change",
+      () => {
+        this.#search.cancel();
+        this.#emit("sort");
       },
       { signal },
     );
@@ -121,7 +152,8 @@ class GalleryFilters extends HTMLElement {
     const root = this.shadowRoot;
     this.#status = root.getElementById("status").value;
     this.#q = root.getElementById("q").value.trim();
-    emit(this, "filter", { status: this.#status, q: this.#q, source });
+    this.#sort = root.getElementById("sort").value;
+    emit(this, "filter", { status: this.#status, q: this.#q, sort: this.#sort, source });
   }
 }
 

@@ -1,11 +1,18 @@
 // <status-badge>: a generation's status as a coloured label.
 //
-// Attributes: status ("pending" | "processing" | "completed" | "failed").
+// Attributes: status ("pending" | "processing" | "completed" | "failed", or "missing": a
+// completed video whose file is gone).
 
 import { css } from "../lib/html.js";
 import { base } from "../lib/styles.js";
 
-const LABELS = { pending: "Pending", processing: "Processing", completed: "Completed", failed: "Failed" };
+const LABELS = {
+  pending: "Pending",
+  processing: "Processing",
+  completed: "Completed",
+  failed: "Failed",
+  missing: "File missing",
+};
 
 const styles = css`
   :host {
@@ -27,7 +34,7 @@ const styles = css`
   :host([status="completed"]) { background: var(--color-success-surface); color: var(--color-success-text); }
   :host([status="processing"]) { background: var(--color-info-surface); color: var(--color-info-text); }
   :host([status="pending"]) { background: var(--color-warning-surface); color: var(--color-warning-text); }
-  :host([status="failed"]) { background: var(--color-danger-surface); color: var(--color-danger-text); }
+  :host([status="failed"]), :host([status="missing"]) { background: var(--color-danger-surface); color: var(--color-danger-text); }
 `;
 
 class StatusBadge extends HTMLElement {

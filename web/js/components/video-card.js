@@ -1,19 +1,24 @@
-// <video-card>: one generation in the gallery grid: thumbnail (lazy, its aspect ratio kept, its
-// box reserved so nothing shifts when it arrives), status badge, the prompt on two lines (a
-// link to the detail page), cost, date, progress while in flight, the error when it failed,
-// and "File not found" when a completed video's file is gone. The page sets a new generation
-// on every live event; the card updates in place (the thumbnail appears once it is done).
+// <video-card>: one generation in the gallery grid: thumbnail (lazy, in a 4:5 tile that tall
+// and square videos fill; a wide one sits whole over a blurred copy of itself), status badge,
+// the prompt on two lines (a link to the detail page, the one place a screen reader hears the
+// prompt), cost, date, progress while in flight, the error when it failed, and "File missing"
+// when a completed video's file is gone. The page sets a new generation on every live event;
+// the card updates in place (the thumbnail appears once it is done).
+//
+// Pointed at or focused, it plays its video muted (one card at a time; see lib/card-preview.js).
 //
 // Properties: generation (a GenerationItem from the API). Updating it updates the card in place.
 
-import { formatCost, formatDate, formatDuration } from "../lib/format.js";
+import { formatCost, formatDate, formatDuration, frameRatio, spokenDuration } from "../lib/format.js";
+import { CardPreview } from "../lib/card-preview.js";
 import { css, html, render } from "../lib/html.js";
 import { ICONS } from "../lib/icons.js";
+import { sentence } from "../lib/messages.js";
 import { base } from "../lib/styles.js";
 import "./status-badge.js";
 
 const styles = css`
-  :host { display: block; }
+  :host { display: block; container-type: inline-size; }
   article {
     position: relative;
     display: flex; flex-direction: column;
@@ -27,10 +32,11 @@ const styles = css`
   }
   article:hover { border-color: var(--color-border-strong); }
   article:focus-within { border-color: var(--color-focus); }
-  /* A square frame for every card; the picture sits inside it with its own aspect ratio. */
+  /* One 4:5 tile for every card, so the grid's rows line up: tall (9:16) and square videos
+     fill it, a wide one is shown whole, over a blurred copy of itself instead of black bars. */
   .frame {
     position: relative;
-    aspect-ratio: 1;
+    aspect-ratio: 4 / 5;
     overflow: hidden;
     background: var(--color-media-bg);
   }
@@ -38,7 +44,18 @@ const styles = css`
     position: absolute; inset: 0;
     width: 100%; height: 100%;
   }
-  img { display: block; object-fit: contain; }
+  img { display: block; object-fit: cover; }
+  /* The hover or focus preview (lib/card-preview.js), over the thumbnail once it plays. */
+  .preview {
+    position: absolute; inset: 0; width: 100%; height: 100%;
+    object-fit: cover; opacity: 0; transition: opacity var(--duration-fast);
+  }
+  .preview.shown { opacity: 1; }
+  article[data-shape="wide"] .preview { object-fit: contain; }
+  .backdrop { filter: blur(14px) brightness(0.55); transform: scale(1.15); }
+  article[data-shape="wide"] .picture { object-fit: contain; }
+  article[data-missing] img { filter: grayscale(1) brightness(0.35); }
+  article[data-missing] .placeholder { color: #ffc9c9; font-weight: 600; }
   .placeholder {
     display: grid; place-content: center; justify-items: center; gap: var(--space-2);
     color: #c9cfda;
@@ -92,6 +109,12 @@ const styles = css`
     color: var(--color-text-muted); font-size: var(--text-sm);
   }
   .cost { font-variant-numeric: tabular-nums; font-weight: 600; color: var(--color-text); }
+  /* Two cards side by side on a phone: less padding, the date under the cost. */
+  @container (max-width: 13rem) {
+    .body { padding: var(--space-2) var(--space-3) var(--space-3); }
+    h2 { font-size: var(--text-sm); }
+    .meta { font-size: var(--text-xs); }
+  }
 `;
 
 const PLACEHOLDERS = {
@@ -99,6 +122,7 @@ const PLACEHOLDERS = {
   processing: [ICONS.processing, "Being generated"],
   failed: [ICONS.failed, "Generation failed"],
   completed: [ICONS.film, "No preview"],
+  missing: [ICONS.missing, "File missing"],
 };
 
 class VideoCard extends HTMLElement {
@@ -127,10 +151,11 @@ class VideoCard extends HTMLElement {
         this.shadowRoot,
         html`<article>
           <div class="frame">
-            <img alt="" loading="lazy" decoding="async" hidden>
+            <img class="backdrop" alt="" loading="lazy" decoding="async" hidden>
+            <img class="picture" alt="" loading="lazy" decoding="async" hidden>
             <div class="placeholder" aria-hidden="true" hidden><span class="icon"></span><span class="note"></span></div>
             <status-badge></status-badge>
-            <span class="duration" hidden></span>
+            <span class="duration" hidden><span aria-hidden="true"></span><span class="visually-hidden"></span></span>
           </div>
           <div class="body">
             <h2><a></a></h2>
@@ -144,7 +169,7 @@ class VideoCard extends HTMLElement {
       );
     }
     this.#connection = new AbortController();
-    this.shadowRoot.querySelector("img").addEventListener(
+    this.shadowRoot.querySelector(".picture").addEventListener(
       "error",
       () => {
         this.#thumbnailFailed = true;
@@ -152,7 +177,18 @@ class VideoCard extends HTMLElement {
       },
       { signal: this.#connection.signal },
     );
+    const frame = this.shadowRoot.querySelector(".frame");
+    new CardPreview(frame, frame.querySelector(".placeholder"), () => this.#previewSource()).attach(
+      this.shadowRoot.querySelector("article"),
+      this.#connection.signal,
+    );
     this.#update();
+  }
+
+  // The versioned URL of a video that can play, else null (no preview).
+  #previewSource() {
+    const item = this.#generation;
+    return item?.status === "completed" && item.file_available && item.video_url ? item.video_url : null;
   }
 
   disconnectedCallback() {
@@ -171,33 +207,42 @@ class VideoCard extends HTMLElement {
     link.textContent = item.prompt;
     link.title = item.prompt;
 
-    root.querySelector("status-badge").setAttribute("status", item.status);
+    const state = missing ? "missing" : item.status;
+    root.querySelector("status-badge").setAttribute("status", state);
+    const article = root.querySelector("article");
+    const [w, h] = frameRatio(item);
+    article.dataset.shape = w > h * 1.1 ? "wide" : "tall";
+    article.toggleAttribute("data-missing", missing);
 
-    const img = root.querySelector("img");
+    // The thumbnail is decorative: the link beside it names the video.
+    const img = root.querySelector(".picture");
+    const backdrop = root.querySelector(".backdrop");
     const showImage = Boolean(item.thumbnail_url) && !this.#thumbnailFailed;
     img.hidden = !showImage;
+    backdrop.hidden = !showImage || article.dataset.shape !== "wide";
     if (showImage) {
-      // Width and height reserve the box before the picture arrives; the frame keeps it square.
       if (item.width && item.height) {
         img.width = item.width;
         img.height = item.height;
       }
-      img.alt = `Thumbnail of the video: ${item.prompt}`;
       if (img.getAttribute("src") !== item.thumbnail_url) img.src = item.thumbnail_url;
+      if (!backdrop.hidden && backdrop.getAttribute("src") !== item.thumbnail_url) backdrop.src = item.thumbnail_url;
     }
     const placeholder = root.querySelector(".placeholder");
-    placeholder.hidden = showImage;
-    const [icon, note] = PLACEHOLDERS[item.status] ?? PLACEHOLDERS.completed;
+    // A missing file says so over its (greyed) thumbnail.
+    placeholder.hidden = showImage && !missing;
+    const [icon, note] = PLACEHOLDERS[state] ?? PLACEHOLDERS.completed;
     const iconSlot = placeholder.querySelector(".icon");
-    if (iconSlot.dataset.icon !== item.status) {
+    if (iconSlot.dataset.icon !== state) {
       render(iconSlot, icon);
-      iconSlot.dataset.icon = item.status;
+      iconSlot.dataset.icon = state;
     }
     placeholder.querySelector(".note").textContent = note;
 
     const duration = root.querySelector(".duration");
-    duration.hidden = !(item.status === "completed" && item.duration > 0);
-    duration.textContent = formatDuration(item.duration);
+    duration.hidden = !(item.status === "completed" && !missing && item.duration > 0);
+    duration.firstElementChild.textContent = formatDuration(item.duration);
+    duration.lastElementChild.textContent = `Duration: ${spokenDuration(item.duration)}`;
 
     const progress = root.querySelector(".progress");
     progress.hidden = !inFlight;
@@ -206,17 +251,13 @@ class VideoCard extends HTMLElement {
       const bar = progress.querySelector("progress");
       bar.value = value;
       bar.setAttribute("aria-valuenow", String(value));
-      bar.setAttribute("aria-label", `Progress of "${item.prompt}"`);
+      bar.setAttribute("aria-label", "Generation progress");
       progress.querySelector("span").textContent =
         item.status === "pending" && value === 0 ? "Queued" : `${value}% done`;
     }
 
     const problem = root.querySelector(".problem");
-    const problemText = missing
-      ? "File not found"
-      : item.status === "failed"
-        ? item.error || "The generation failed."
-        : "";
+    const problemText = item.status === "failed" ? sentence(item.error || "The generation failed") : "";
     problem.hidden = !problemText;
     problem.textContent = problemText;
 

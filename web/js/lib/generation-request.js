@@ -1,6 +1,8 @@
 // A generation request as the contract wants it (API.md, "Generation lifecycle"): the form's
 // rules, and what a screen reader hears when one finishes. Pure functions.
 
+import { sentence } from "./messages.js";
+
 export const PROMPT_MAX = 2000;
 export const DURATION_MIN = 1;
 export const DURATION_MAX = 60;
@@ -57,7 +59,7 @@ export function announcement(previous, item) {
   const requested = item.aspect_ratio != null || item.attempts > 0;
   if (!requested && previous === undefined) return null;
   const name = clipPrompt(item.prompt);
-  if (item.status === "completed") return `${name} is ready`;
-  if (item.status === "failed") return `${name} failed: ${item.error || "the generation failed"}`;
+  if (item.status === "completed") return `${name} is ready.`;
+  if (item.status === "failed") return sentence(`${name} failed: ${item.error || "the generation failed"}`);
   return null;
 }

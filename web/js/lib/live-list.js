@@ -1,8 +1,8 @@
 // The gallery's list kept up to date by live events: pure functions from a state and an event
 // (or a freshly fetched first page) to the next state, so the page only has to draw it.
 //
-// state: {items: GenerationItem[] in listing order (newest first), total, nextCursor}
-// query: the gallery's filters {status, q}
+// state: {items: GenerationItem[] in listing order, total, nextCursor}
+// query: the gallery's filters and order {status, q, sort: "newest" | "oldest"}
 
 // Newest first, then by id descending: the listing's own order (created_at, id).
 export function compareItems(a, b) {
@@ -10,6 +10,11 @@ export function compareItems(a, b) {
   const bt = Date.parse(b.created_at);
   if (at !== bt) return bt - at;
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+// The listing's order for a query: newest first unless it asks for the oldest first.
+export function orderOf(query) {
+  return query?.sort === "oldest" ? (a, b) => compareItems(b, a) : compareItems;
 }
 
 export function matchesQuery(item, { status = "", q = "" } = {}) {
@@ -21,9 +26,9 @@ export function matchesQuery(item, { status = "", q = "" } = {}) {
 // Whether `item` sits inside the part of the listing already shown: anything newer than the
 // last loaded item, or anything at all once the last page is shown. What lies beyond belongs to
 // a page not fetched yet, which the cursor will bring in its turn.
-function withinLoaded(state, item) {
+function withinLoaded(state, item, compare) {
   if (state.nextCursor === null || state.items.length === 0) return true;
-  return compareItems(item, state.items[state.items.length - 1]) < 0;
+  return compare(item, state.items[state.items.length - 1]) < 0;
 }
 
 function inFlight(item) {
@@ -62,16 +67,18 @@ export function applyEvent(state, event, query) {
     items.splice(index, 1); // it left the filter (a "processing" one completed)
     return { ...state, items, total: Math.max(0, state.total - 1) };
   }
-  if (!matches || !withinLoaded(state, item)) return state;
+  const compare = orderOf(query);
+  if (!matches || !withinLoaded(state, item, compare)) return state;
   const items = [...state.items];
-  const at = items.findIndex((shown) => compareItems(item, shown) < 0);
+  const at = items.findIndex((shown) => compare(item, shown) < 0);
   items.splice(at < 0 ? items.length : at, 0, item);
   return { ...state, items, total: state.total + 1 };
 }
 
 // After a reconnect: the fresh first page replaces whatever it covers (so what was missed,
 // added or removed meanwhile shows), and the older pages already loaded stay after it.
-export function mergeFirstPage(state, page) {
+export function mergeFirstPage(state, page, query) {
+  const compare = orderOf(query);
   const fresh = page.generations;
   const next = page.next_cursor ?? null;
   if (next === null || fresh.length === 0) {
@@ -79,7 +86,7 @@ export function mergeFirstPage(state, page) {
   }
   const boundary = fresh[fresh.length - 1];
   const ids = new Set(fresh.map((item) => item.id));
-  const older = state.items.filter((item) => !ids.has(item.id) && compareItems(item, boundary) > 0);
+  const older = state.items.filter((item) => !ids.has(item.id) && compare(item, boundary) > 0);
   return {
     items: [...fresh, ...older],
     total: page.total,

@@ -1,6 +1,13 @@
 // API failures in words a person understands. Pure functions of an ApiError-like object
 // ({status, detail, extra}), so they can be tested alone.
 
+// Every message ends as a sentence does: a full stop unless it already has its own ending.
+export function sentence(text) {
+  const words = String(text ?? "").trim();
+  if (!words) return words;
+  return /[.!?…]["')\]]?$/.test(words) ? words : `${words}.`;
+}
+
 const UNREACHABLE_TEXT = "The server could not be reached. Check your connection and try again.";
 
 function serverTrouble(error) {
@@ -11,7 +18,7 @@ export function loadErrorMessage(error, what = "your videos") {
   if (!error || error.status === undefined) return `${capitalise(what)} could not be loaded.`;
   if (error.status === 0) return `${capitalise(what)} could not be loaded. ${UNREACHABLE_TEXT}`;
   if (error.status >= 500) return `${capitalise(what)} could not be loaded. ${serverTrouble(error)}`;
-  return `${capitalise(what)} could not be loaded: ${error.detail}`;
+  return sentence(`${capitalise(what)} could not be loaded: ${error.detail}`);
 }
 
 function capitalise(text) {
@@ -37,18 +44,18 @@ const FIELD_WORDS = {
 export function credentialErrors(error) {
   if (!error || error.status === undefined) return { form: "Something went wrong. Try again." };
   if (error.status === 0) return { form: UNREACHABLE_TEXT };
-  if (error.status === 409) return { email: error.detail };
-  if (error.status === 401) return { form: error.detail };
+  if (error.status === 409) return { email: sentence(error.detail) };
+  if (error.status === 401) return { form: sentence(error.detail) };
   if (error.status === 422) {
     const errors = {};
     for (const problem of Array.isArray(error.extra) ? error.extra : []) {
       const words = FIELD_WORDS[problem?.key];
       if (words && !errors[problem.key]) errors[problem.key] = words(String(problem.message ?? ""));
     }
-    return Object.keys(errors).length ? errors : { form: error.detail };
+    return Object.keys(errors).length ? errors : { form: sentence(error.detail) };
   }
   if (error.status >= 500) return { form: serverTrouble(error) };
-  return { form: error.detail };
+  return { form: sentence(error.detail) };
 }
 
 // The import form: {prompt, file, form}.
@@ -71,10 +78,10 @@ export function importErrors(error) {
       if (/prompt/i.test(error.detail)) {
         return { prompt: "Write the prompt the video was generated from." };
       }
-      return { form: `The video could not be imported: ${error.detail}` };
+      return { form: sentence(`The video could not be imported: ${error.detail}`) };
     default:
       if (error.status >= 500) return { form: `The video could not be imported. ${serverTrouble(error)}` };
-      return { form: `The video could not be imported: ${error.detail}` };
+      return { form: sentence(`The video could not be imported: ${error.detail}`) };
   }
 }
 
@@ -104,10 +111,10 @@ export function generationRequestErrors(error) {
     }
     if (Object.keys(errors).length) return errors;
     if (/prompt/i.test(error.detail)) return { prompt: requestFieldWords("prompt", error.detail) };
-    return { form: `The generation could not be requested: ${error.detail}` };
+    return { form: sentence(`The generation could not be requested: ${error.detail}`) };
   }
   if (error.status >= 500) return { form: `The generation could not be requested. ${serverTrouble(error)}` };
-  return { form: `The generation could not be requested: ${error.detail}` };
+  return { form: sentence(`The generation could not be requested: ${error.detail}`) };
 }
 
 export function deleteErrorMessage(error) {
@@ -117,5 +124,5 @@ export function deleteErrorMessage(error) {
   if (error.status >= 500) {
     return `The video could not be deleted; nothing was changed. ${serverTrouble(error)}`;
   }
-  return `The video could not be deleted: ${error.detail}`;
+  return sentence(`The video could not be deleted: ${error.detail}`);
 }

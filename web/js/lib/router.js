@@ -49,10 +49,11 @@ export class Router {
     return url.origin === location.origin && matchRoute(this.#routes, url.pathname) !== null;
   }
 
-  navigate(href, { replace = false } = {}) {
+  // `state` is the new entry's history.state (null unless given).
+  navigate(href, { replace = false, state = null } = {}) {
     const url = new URL(href, location.href);
     const same = url.href === location.href;
-    history[replace || same ? "replaceState" : "pushState"](null, "", url);
+    history[replace || same ? "replaceState" : "pushState"](state, "", url);
     this.#resolve(replace ? "replace" : "push");
   }
 

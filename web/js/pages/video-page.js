@@ -2,19 +2,35 @@
 // Download, and Delete behind a confirmation dialog ("Cancel generation" while it is pending or
 // processing). Live events move its progress and turn it into the player when the video is
 // ready, without a reload or polling; after the stream reconnects the item is fetched again.
-// Unknown or foreign ids show "Video not found".
+// Unknown or foreign ids show "Video not found". A completed video whose file is gone says
+// "File missing" and offers no player or download. Opened from the gallery, it offers the
+// previous and next video in the gallery's order and filter (fetching the gallery's next page
+// when the last loaded card is reached).
 //
 // Properties: generationId (from the URL), backUrl (the gallery as the person left it), live
-// (the tab's LiveUpdates, from main.js).
-// Events: navigate (detail {url, replace, message}), require-sign-in.
+// (the tab's LiveUpdates, from main.js), sequence (the gallery's place, lib/gallery-place.js,
+// or null: where previous and next come from).
+// Events: navigate (detail {url, replace, back, message}), retitle (detail {title}),
+// extend-gallery (detail {url, page}: the gallery's next page), require-sign-in.
 
 import * as api from "../lib/api.js";
 import { emit } from "../lib/events.js";
-import { formatBytes, formatCost, formatDate, formatDimensions, formatDuration } from "../lib/format.js";
+import {
+  clip,
+  formatBytes,
+  formatCost,
+  formatDate,
+  formatDimensions,
+  formatDuration,
+  frameRatio,
+  spokenDuration,
+} from "../lib/format.js";
+import { neighbours } from "../lib/gallery-place.js";
 import { css, html, render } from "../lib/html.js";
 import { ICONS } from "../lib/icons.js";
 import { isStale } from "../lib/live-list.js";
-import { deleteErrorMessage, loadErrorMessage } from "../lib/messages.js";
+import { deleteErrorMessage, loadErrorMessage, sentence } from "../lib/messages.js";
+import { PAGE_SIZE, readGalleryQuery } from "../lib/query.js";
 import { base } from "../lib/styles.js";
 import "../components/confirm-dialog.js";
 import "../components/error-panel.js";
@@ -29,19 +45,35 @@ function inFlight(item) {
 }
 
 const styles = css`
-  :host { display: block; }
-  .back { display: inline-block; margin: var(--space-1) 0 var(--space-4); font-weight: 600; border-radius: var(--radius-sm); }
+  :host {
+    display: block;
+    --w: 16;
+    --h: 9;
+    /* What the header, the back link and some air take from the viewport's height. */
+    --chrome: calc(var(--header-height) + 7rem);
+  }
+  .bar {
+    display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between;
+    gap: var(--space-2) var(--space-4);
+    margin: var(--space-1) 0 var(--space-4);
+  }
+  .back { display: inline-block; font-weight: 600; border-radius: var(--radius-sm); }
+  .steps { display: flex; gap: var(--space-2); }
+  .steps a:not([href]) { opacity: 0.45; cursor: default; }
+  .steps a:not([href]):hover { background: transparent; }
   .layout { display: grid; gap: var(--space-5); align-items: start; }
   @media (min-width: 64rem) {
     .layout { grid-template-columns: minmax(0, 1fr) 22rem; }
   }
   .stage { min-width: 0; }
   status-badge { justify-self: start; }
+  /* The video's own shape, as the player's; icon, words and bar sit together in its middle. */
   .placeholder {
-    display: grid; place-items: center; gap: var(--space-3);
-    aspect-ratio: 16 / 9;
-    max-height: calc(100dvh - var(--header-height) - 7rem);
-    width: 100%;
+    display: grid; place-content: center; justify-items: center; gap: var(--space-3);
+    aspect-ratio: var(--w) / var(--h);
+    width: min(100%, calc((100dvh - var(--chrome)) * var(--w) / var(--h)));
+    min-width: min(100%, 16rem);
+    margin-inline: auto;
     padding: var(--space-5);
     border-radius: var(--radius-lg);
     background: var(--color-media-bg);
@@ -49,7 +81,9 @@ const styles = css`
     text-align: center;
   }
   .placeholder .icon { display: grid; }
-  .placeholder progress { width: min(20rem, 80%); }
+  .placeholder progress { width: min(20rem, 100%); min-width: 10rem; }
+  .placeholder-text { max-width: 24rem; }
+  .placeholder.missing { color: #ffb4b4; }
   .info {
     display: grid; gap: var(--space-4);
     padding: var(--space-5);
@@ -75,6 +109,9 @@ class VideoPage extends HTMLElement {
   generationId = "";
   backUrl = "/gallery";
   live = null;
+  #sequence = null;
+  #extending = null;
+  #ratio = new CSSStyleSheet();
   #item = null;
   #connection = null;
   #refresh = null;
@@ -82,14 +119,29 @@ class VideoPage extends HTMLElement {
 
   constructor() {
     super();
-    this.attachShadow({ mode: "open" }).adoptedStyleSheets = [base, styles];
+    this.attachShadow({ mode: "open" }).adoptedStyleSheets = [base, styles, this.#ratio];
+  }
+
+  get sequence() {
+    return this.#sequence;
+  }
+
+  set sequence(value) {
+    this.#sequence = value ?? null;
+    if (this.#connection) this.#showSteps();
   }
 
   connectedCallback() {
     if (!this.shadowRoot.firstChild) {
       render(
         this.shadowRoot,
-        html`<a class="back" href="/gallery"><span aria-hidden="true">←</span> Back to your videos</a>
+        html`<div class="bar">
+            <a class="back" href="/gallery"><span aria-hidden="true">←</span> Back to your videos</a>
+            <nav class="steps" aria-label="Videos in the gallery" hidden>
+              <a class="button quiet" id="previous" rel="prev"><span aria-hidden="true">←</span> Previous<span class="visually-hidden"> video</span></a>
+              <a class="button quiet" id="next" rel="next">Next<span class="visually-hidden"> video</span> <span aria-hidden="true">→</span></a>
+            </nav>
+          </div>
           <p class="loading" role="status">Loading the video…</p>
           <error-panel hidden></error-panel>
           <section class="not-found" hidden aria-labelledby="not-found-title">
@@ -111,7 +163,7 @@ class VideoPage extends HTMLElement {
               <h1 id="prompt"></h1>
               <p class="problem" hidden></p>
               <dl>
-                <dt>Duration</dt><dd id="duration"></dd>
+                <dt>Duration</dt><dd><span id="duration" aria-hidden="true"></span><span class="visually-hidden" id="duration-words"></span></dd>
                 <dt>Dimensions</dt><dd id="dimensions"></dd>
                 <dt>File size</dt><dd id="file-size"></dd>
                 <dt>Cost</dt><dd id="cost"></dd>
@@ -133,6 +185,29 @@ class VideoPage extends HTMLElement {
     this.#connection = new AbortController();
     const { signal } = this.#connection;
     const root = this.shadowRoot;
+    const plainClick = (event) =>
+      event.button === 0 && !(event.metaKey || event.ctrlKey || event.shiftKey || event.altKey);
+    root.querySelector(".back").addEventListener(
+      "click",
+      (event) => {
+        if (!plainClick(event)) return;
+        event.preventDefault();
+        emit(this, "navigate", { url: this.backUrl, back: true });
+      },
+      { signal },
+    );
+    // Stepping through the gallery replaces this entry: Back still leads to the gallery.
+    root.querySelector(".steps").addEventListener(
+      "click",
+      (event) => {
+        const link = event.target.closest("a");
+        if (!link || !plainClick(event)) return;
+        event.preventDefault();
+        if (link.hasAttribute("href")) emit(this, "navigate", { url: link.getAttribute("href"), replace: true });
+      },
+      { signal },
+    );
+    this.#showSteps();
     root.querySelector("error-panel").addEventListener(
       "retry",
       (event) => {
@@ -163,6 +238,48 @@ class VideoPage extends HTMLElement {
     this.#connection?.abort();
     this.#connection = null;
     this.#refresh?.abort();
+    this.#extending?.abort();
+    this.#extending = null;
+  }
+
+  // Previous and next in the gallery's order; at its last loaded card, its next page is asked
+  // for (once), and the links follow when it arrives.
+  #showSteps() {
+    const root = this.shadowRoot;
+    const place = this.#sequence;
+    const { previous, next, last } = place ? neighbours(place.items, this.generationId) : {};
+    const steps = root.querySelector(".steps");
+    steps.hidden = !(previous || next || last);
+    for (const [id, item] of [["previous", previous], ["next", next]]) {
+      const link = root.getElementById(id);
+      if (item) {
+        link.href = `/gallery/${encodeURIComponent(item.id)}`;
+        link.title = item.prompt;
+      } else {
+        link.removeAttribute("href");
+        link.removeAttribute("title");
+      }
+      link.setAttribute("aria-disabled", String(!item));
+    }
+    if (last && place.nextCursor && !this.#extending) this.#extend(place);
+  }
+
+  async #extend(place) {
+    const extending = new AbortController();
+    this.#extending = extending;
+    try {
+      const page = await api.listGenerations(readGalleryQuery(place.search), {
+        cursor: place.nextCursor,
+        limit: PAGE_SIZE,
+        signal: extending.signal,
+      });
+      emit(this, "extend-gallery", { url: place.url, page });
+    } catch (error) {
+      if (error?.status === 401) emit(this, "require-sign-in");
+      // Otherwise there is simply no next link; the gallery itself still pages on.
+    } finally {
+      if (this.#extending === extending) this.#extending = null;
+    }
   }
 
   #onGeneration(item) {
@@ -197,9 +314,10 @@ class VideoPage extends HTMLElement {
 
   #showNotFound() {
     const root = this.shadowRoot;
+    emit(this, "retitle", { title: "Video not found" });
     root.querySelector(".not-found").hidden = false;
     root.querySelector(".layout").hidden = true;
-    root.querySelector(".back").hidden = true;
+    root.querySelector(".bar").hidden = true;
     root.querySelector("video-player").video?.pause();
   }
 
@@ -240,9 +358,13 @@ class VideoPage extends HTMLElement {
       player.setAttribute("height", String(item.height ?? ""));
       player.setAttribute("label", `Video: ${item.prompt}`);
       player.setAttribute("src", item.video_url);
+      player.setAttribute("storyboard", item.storyboard_url ?? "");
     }
     const placeholder = root.querySelector(".placeholder");
     placeholder.hidden = Boolean(playable);
+    placeholder.classList.toggle("missing", missing);
+    const [w, h] = frameRatio(item);
+    this.#ratio.replaceSync(`:host { --w: ${w}; --h: ${h}; }`);
     const bar = placeholder.querySelector("progress");
     bar.hidden = !inFlight(item);
     bar.value = item.progress ?? 0;
@@ -251,18 +373,22 @@ class VideoPage extends HTMLElement {
       pending: [ICONS.pending, `Waiting to start${item.progress ? ` (${item.progress}%)` : ""}.`],
       processing: [ICONS.processing, `Being generated: ${item.progress ?? 0}% done.`],
       failed: [ICONS.failed, "This generation failed, so there is no video to play."],
-      completed: [ICONS.film, "File not found: the video file is missing from the library."],
+      completed: [ICONS.missing, "File missing: the video file is gone from the library, so it cannot be played or downloaded."],
     }[item.status] ?? [ICONS.film, ""];
     render(placeholder.querySelector(".icon"), icon);
     placeholder.querySelector(".placeholder-text").textContent = text;
 
-    root.querySelector("status-badge").setAttribute("status", item.status);
+    root.querySelector("status-badge").setAttribute("status", missing ? "missing" : item.status);
     root.getElementById("prompt").textContent = item.prompt;
+    emit(this, "retitle", { title: clip(item.prompt) });
     const problem = root.querySelector(".problem");
-    problem.hidden = !(item.status === "failed" || missing);
-    problem.textContent = missing ? "File not found" : item.error || "The generation failed.";
+    problem.hidden = item.status !== "failed";
+    problem.textContent = sentence(item.error || "The generation failed");
 
-    root.getElementById("duration").textContent = formatDuration(item.duration);
+    // An unfinished video has no length yet: a dash, never 0:00.
+    const duration = item.status === "completed" || item.duration > 0 ? item.duration : null;
+    root.getElementById("duration").textContent = formatDuration(duration);
+    root.getElementById("duration-words").textContent = spokenDuration(duration);
     root.getElementById("dimensions").textContent = formatDimensions(item.width, item.height);
     root.getElementById("file-size").textContent = formatBytes(item.file_size);
     root.getElementById("cost").textContent = formatCost(item.cost);
@@ -296,7 +422,7 @@ class VideoPage extends HTMLElement {
     const button = root.getElementById("delete");
     const errorText = root.getElementById("action-error");
     const cancelling = inFlight(this.#item);
-    const done = cancelling ? "Generation cancelled" : "Video deleted";
+    const done = cancelling ? "Generation cancelled." : "Video deleted.";
     const label = button.textContent;
     this.#deleting = true;
     button.disabled = true;

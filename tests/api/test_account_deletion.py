@@ -48,10 +48,10 @@ async def test_deleting_the_account_removes_it_with_every_video_and_file(
 ) -> None:
     items = await library(deployment, account)
     kept = await imported(other_account, prompt="Someone else's")
+    stored = await contents(deployment, items)
     response = await close(account.client)
     assert response.status_code == 204, response.text
-    for item in items:
-        assert not any(deployment.stored(p) for p in await paths(deployment, item))
+    assert not any(deployment.stored(p) for p in stored)
     assert await trash_is_empty(deployment)
     # The old token is refused everywhere, the password opens nothing.
     for method, url in [

@@ -9,6 +9,7 @@ import msgspec
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
@@ -31,9 +32,13 @@ from reelvault.errors import DomainError, exception_handlers, http_error_handler
 from reelvault.events.controllers import EventsController
 from reelvault.events.streams import LiveEvents
 from reelvault.generations.controllers import GenerationController, MediaController
+from reelvault.generations.deps import media_limits
 from reelvault.generations.recovery import recover_interrupted_operations
 from reelvault.generations.services import GenerationService
+from reelvault.generations.storyboard_controllers import StoryboardController
+from reelvault.generations.storyboards import StoryboardMaker
 from reelvault.health import HealthController
+from reelvault.media.jobs import MediaJobs
 from reelvault.observability import (
     MetricsController,
     install_request_context,
@@ -78,6 +83,16 @@ def create_app(
     passwords = Passwords(settings.password_hash_workers)
     # Settles leases that ran out, every 2 s in every process (they agree: one statement).
     lease_expiry = LeaseExpiry(db_config, settings.max_attempts)
+    # One runner of media children for requests and storyboards alike: its bound on children
+    # at once holds across both. Storyboards are made one at a time, never in a request.
+    media_jobs = MediaJobs(media_limits(settings))
+    storyboards = StoryboardMaker(
+        db_config.get_session,
+        backend,
+        media_jobs,
+        store,
+        background=settings.storyboards == "background",
+    )
     # /api/worker/...: worker keys, never user tokens (the JWT auth excludes these paths).
     workers = Router(
         path="/",
@@ -106,6 +121,7 @@ def create_app(
             EventsController,
             GenerationController,
             MediaController,
+            StoryboardController,
             workers,
         ],
         guards=[cookie_requests_from_own_origin, json_bodies_only],
@@ -124,14 +140,28 @@ def create_app(
 
     app = Litestar(
         route_handlers=[api, HealthController, MetricsController, *_web_handlers()],
-        on_startup=[backend.start, recover_on_startup, lease_expiry.start, live_events.start],
-        on_shutdown=[lease_expiry.stop, live_events.stop, passwords.close, backend.stop],
+        on_startup=[
+            backend.start,
+            recover_on_startup,
+            lease_expiry.start,
+            live_events.start,
+            storyboards.start,
+        ],
+        on_shutdown=[
+            storyboards.stop,
+            lease_expiry.stop,
+            live_events.stop,
+            passwords.close,
+            backend.stop,
+        ],
         plugins=[SQLAlchemyPlugin(config=db_config), ReelvaultCLIPlugin()],
+        state=State({"media_jobs": media_jobs}),
         # After the auth hook, so the request context ends up outermost.
         on_app_init=[jwt_auth.on_app_init, install_request_context],
         dependencies={
             "media": Provide(lambda: store, sync_to_thread=False),
             "backend": Provide(lambda: backend, sync_to_thread=False),
+            "storyboards": Provide(lambda: storyboards, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "jwt_auth": Provide(lambda: jwt_auth, sync_to_thread=False),
             "delivery": Provide(lambda: delivery, sync_to_thread=False),
@@ -154,7 +184,12 @@ def create_app(
         compression_config=CompressionConfig(
             backend="gzip",
             minimum_size=1024,
-            exclude=["^/api/video/", "^/api/thumbnail/", "^/api/generations/events"],
+            exclude=[
+                "^/api/video/",
+                "^/api/thumbnail/",
+                "^/api/storyboard/[^/]+/sprite",
+                "^/api/generations/events",
+            ],
         ),
         logging_config=logging_config(settings.log_level, as_json=settings.log_json),
         debug=settings.debug,

@@ -14,6 +14,7 @@ DeliveryMode = Literal["direct", "accel", "redirect"]
 StorageKind = Literal["local", "s3"]
 S3Addressing = Literal["auto", "path", "virtual"]
 Registration = Literal["open", "closed"]
+StoryboardMode = Literal["background", "on-demand"]
 
 
 class SettingsError(ValueError):
@@ -72,6 +73,9 @@ class Settings:
     # How long the answer "this object exists" is trusted for `file_available`.
     s3_exists_ttl_seconds: int = 60
     s3_part_bytes: int = 16 * 1024**2
+    # Seek-preview storyboards: made after each import or completion and by a background pass
+    # over the videos without one (background), or only when a player first asks (on-demand).
+    storyboards: StoryboardMode = "background"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -121,6 +125,7 @@ class Settings:
             s3_intent_grace_seconds=_int(env, "S3_INTENT_GRACE_SECONDS", 3600, minimum=1),
             s3_exists_ttl_seconds=_int(env, "S3_EXISTS_TTL_SECONDS", 60, minimum=0),
             s3_part_bytes=_int(env, "S3_PART_BYTES", 16 * 1024**2, minimum=5 * 1024**2),
+            storyboards=_choice(env, "STORYBOARDS", ("background", "on-demand"), "background"),  # type: ignore[arg-type]
         )
         return settings.resolved()
 

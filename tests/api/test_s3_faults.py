@@ -55,7 +55,13 @@ def faulty(
     workdir = tmp_path_factory.mktemp(f"s3-faults-{backend}")
     with s3_server() as server, s3_proxy(server) as proxy, database_url(backend, workdir) as url:
         settings = s3_settings(
-            Settings(data_dir=workdir, database_url=url, max_upload_bytes=64 * 1024 * 1024),
+            # Storyboards on first need only: no background upload among the counted faults.
+            Settings(
+                data_dir=workdir,
+                database_url=url,
+                max_upload_bytes=64 * 1024 * 1024,
+                storyboards="on-demand",
+            ),
             server,
             server.new_bucket(),
             s3_prefix="media/",

@@ -73,6 +73,21 @@ def thumbnail_file(
     )
 
 
+def storyboard_file(
+    generation_id: UUID, owner_id: UUID, relpath: str, *, immutable: bool = False
+) -> MediaFile:
+    """The storyboard's sprite: cached like the thumbnail (its URL's version is the video's)."""
+    return MediaFile(
+        generation_id,
+        owner_id,
+        relpath,
+        THUMBNAIL_TYPE,
+        f'inline; filename="storyboard_{generation_id}.jpg"',
+        IMMUTABLE_CACHE if immutable else THUMBNAIL_CACHE,
+        "Storyboard not found",
+    )
+
+
 # Answers up to this size are read in one go; larger ones stream in bounded chunks.
 SMALL_BODY_BYTES = 256 * 1024
 

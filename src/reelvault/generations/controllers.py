@@ -137,7 +137,9 @@ class MediaController(Controller):
     ) -> Response[Any]:
         parsed = parse_id(generation_id)
         stored = await generations.video_for_owner(parsed, owner.id)
-        media = video_file(parsed, owner.id, stored.relpath, immutable=_current(v, stored.version))
+        media = video_file(
+            parsed, owner.id, stored.relpath, immutable=current_version(v, stored.version)
+        )
         return await delivery.respond(media, request.method, request.headers)
 
     @get(
@@ -158,13 +160,13 @@ class MediaController(Controller):
         parsed = parse_id(generation_id)
         stored = await generations.thumbnail_for_owner(parsed, owner.id)
         media = thumbnail_file(
-            parsed, owner.id, stored.relpath, immutable=_current(v, stored.version)
+            parsed, owner.id, stored.relpath, immutable=current_version(v, stored.version)
         )
         # Thumbnails are small and cached by the browser: served by the app in every mode.
         return await delivery.respond(media, request.method, request.headers, accel=False)
 
 
-def _current(requested: str | None, stored: str | None) -> bool:
+def current_version(requested: str | None, stored: str | None) -> bool:
     """Immutable caching only for the URL of the bytes being sent; a stale `?v=` still
     answers (with the current bytes) but may be revalidated."""
     return requested is not None and stored is not None and requested == stored

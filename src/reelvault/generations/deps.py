@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelvault.generations.admission import UploadPolicy
 from reelvault.generations.services import GenerationService
+from reelvault.generations.storyboards import StoryboardMaker
 from reelvault.media.jobs import MediaJobs
 from reelvault.media.limits import MAX_STORABLE_SECONDS, MediaLimits
 from reelvault.settings import Settings
@@ -25,6 +26,7 @@ async def provide_generations(
     media: NamedDependency[SkipValidation[MediaStore]],
     backend: NamedDependency[SkipValidation[MediaBackend]],
     settings: NamedDependency[SkipValidation[Settings]],
+    storyboards: NamedDependency[SkipValidation[StoryboardMaker]],
     state: State,
 ) -> AsyncGenerator[GenerationService, None]:
     yield GenerationService(
@@ -33,6 +35,7 @@ async def provide_generations(
         backend=backend,
         uploads=UploadPolicy.from_settings(settings),
         media_jobs=media_jobs(state, settings),
+        storyboards=storyboards.stored,
     )
 
 

@@ -55,6 +55,7 @@ ITEM_COLUMNS = tuple(
         "status",
         "video_path",
         "thumbnail_path",
+        "storyboard_path",
         "media_version",
         "duration",
         "cost",

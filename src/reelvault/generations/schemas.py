@@ -15,6 +15,8 @@ class GenerationItem(msgspec.Struct):
     status: GenerationStatus
     video_url: str | None
     thumbnail_url: str | None
+    # The seek-preview storyboard (WebVTT naming tiles of a sprite); null until one is made.
+    storyboard_url: str | None
     duration: int
     cost: float | None
     width: int | None
@@ -63,6 +65,14 @@ def thumbnail_url(generation_id: UUID, version: str | None = None) -> str:
     return _versioned(f"/api/thumbnail/{generation_id}", version)
 
 
+def storyboard_url(generation_id: UUID, version: str | None = None) -> str:
+    return _versioned(f"/api/storyboard/{generation_id}", version)
+
+
+def storyboard_sprite_url(generation_id: UUID, version: str | None = None) -> str:
+    return _versioned(f"/api/storyboard/{generation_id}/sprite.jpg", version)
+
+
 def _versioned(path: str, version: str | None) -> str:
     return f"{path}?v={version}" if version else path
 
@@ -78,6 +88,10 @@ def to_item(row: Any, *, file_available: bool) -> GenerationItem:
         status=status,
         video_url=video_url(row.id, row.media_version) if completed and row.video_path else None,
         thumbnail_url=thumbnail_url(row.id, row.media_version) if row.thumbnail_path else None,
+        # A storyboard is made once per version of the video: it shares the video's version.
+        storyboard_url=(
+            storyboard_url(row.id, row.media_version) if completed and row.storyboard_path else None
+        ),
         duration=row.duration,
         cost=row.cost,
         width=row.width,

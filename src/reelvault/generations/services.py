@@ -102,13 +102,15 @@ _HOLD_ACCOUNT = (
 # A deletion deletes first and asks questions after: the DELETE takes the row's write lock, so
 # of two concurrent deletes of one video exactly one gets its paths back.
 _DELETE_OF_OWNER = (
-    sa_delete(Generation.__table__).where(*_OWNED).returning(_g.video_path, _g.thumbnail_path)
+    sa_delete(Generation.__table__)
+    .where(*_OWNED)
+    .returning(_g.video_path, _g.thumbnail_path, _g.storyboard_path)
 )
 _OWNER_OF = select(_g.user_id).where(_g.id == bindparam("generation_id"))
 _DELETE_LIBRARY = (
     sa_delete(Generation.__table__)
     .where(_g.user_id == bindparam("owner_id"))
-    .returning(_g.id, _g.video_path, _g.thumbnail_path)
+    .returning(_g.id, _g.video_path, _g.thumbnail_path, _g.storyboard_path)
 )
 _owner = User.__table__.c
 _LOCK_OWNER = select(_owner.id).where(_owner.id == bindparam("owner_id")).with_for_update()
@@ -136,6 +138,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         backend: MediaBackend | None = None,
         uploads: UploadPolicy | None = None,
         media_jobs: MediaJobs | None = None,
+        storyboards: Callable[[UUID], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(session=session, **kwargs)
@@ -146,6 +149,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         self.uploads = uploads or UploadPolicy(max_upload_bytes=Settings.max_upload_bytes)
         # Untrusted files are parsed in confined children; the app passes its one shared runner.
         self.media_jobs = media_jobs or MediaJobs(MediaLimits())
+        # Asks for a stored video's storyboard, made in the background once the row commits.
+        self.storyboards = storyboards
 
     @property
     def session(self) -> AsyncSession:
@@ -361,11 +366,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         a failure before the commit rolls back and puts every file back."""
         row = await self.delete_row(generation_id, owner_id)
         await emit(self.session, owner_id, "deleted", {"generation_id": str(generation_id)})
-        wanted = {
-            kind: relpath
-            for kind, relpath in (("video", row.video_path), ("thumbnail", row.thumbnail_path))
-            if relpath
-        }
+        wanted = {kind: relpath for kind, relpath in _stored_files(row) if relpath}
         report = await self._trash_and_commit(
             f"delete-{generation_id}",
             {"generation_id": str(generation_id)},
@@ -412,7 +413,7 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         wanted = {
             f"{row.id}.{kind}": relpath
             for row in rows
-            for kind, relpath in (("video", row.video_path), ("thumbnail", row.thumbnail_path))
+            for kind, relpath in _stored_files(row)
             if relpath
         }
         try:
@@ -552,6 +553,8 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
             save_media,
             op=op,
         )
+        if self.storyboards is not None:
+            self.storyboards(generation_id)
         log_event(
             logger,
             "import",
@@ -572,6 +575,15 @@ class GenerationService(SQLAlchemyAsyncRepositoryService[Generation]):
         ]
         available = await self.backend.available(completed)
         return [to_item(row, file_available=ok) for row, ok in zip(rows, available, strict=True)]
+
+
+def _stored_files(row: Any) -> tuple[tuple[str, str | None], ...]:
+    """Every file a deleted row named, by kind."""
+    return (
+        ("video", row.video_path),
+        ("thumbnail", row.thumbnail_path),
+        ("storyboard", row.storyboard_path),
+    )
 
 
 def new_media_version() -> str:

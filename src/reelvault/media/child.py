@@ -1,24 +1,33 @@
 """Prepare one untrusted video in a process of its own, under memory and CPU limits:
 
     python -m reelvault.media.child <upload> <workdir> <limits as JSON>
+    python -m reelvault.media.child --storyboard <video> <workdir> <limits as JSON>
 
 The limits are set before FFmpeg is even loaded, so a decoder bomb or an FFmpeg crash costs
 only this process. Everything it writes goes into `workdir`; its one answer is a JSON object
-on the last line of stdout: the prepared video's facts, or the sentence that refuses the file.
+on the last line of stdout: the prepared video's facts (or the storyboard's layout), or the
+sentence that refuses the file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 OUT_OF_MEMORY = "The video needs more memory to read than this service allows."
+STORYBOARD = "--storyboard"
+STORYBOARD_NAME = "storyboard.jpg"
+# Storyboards are made in the background: imports and requests come first.
+_STORYBOARD_NICENESS = 10
 
 
 def main(argv: list[str]) -> int:
+    if argv[0] == STORYBOARD:
+        return storyboard(argv[1:])
     upload, workdir, raw_limits = argv
     limits = json.loads(raw_limits)
     confine(limits["memory_bytes"], limits["cpu_seconds"])
@@ -42,6 +51,29 @@ def main(argv: list[str]) -> int:
             "info": asdict(prepared.info),
         }
     )
+
+
+def storyboard(argv: list[str]) -> int:
+    video, workdir, raw_limits = argv
+    limits = json.loads(raw_limits)
+    confine(limits["memory_bytes"], limits["cpu_seconds"])
+    os.nice(_STORYBOARD_NICENESS)
+    from reelvault.media.errors import MediaError
+    from reelvault.media.limits import MediaLimits
+    from reelvault.media.probe import probe
+    from reelvault.media.storyboard import write_storyboard
+
+    try:
+        # A stored video passed these checks once; a file from before them had not.
+        probe(Path(video), limits=MediaLimits(**limits))
+        layout = write_storyboard(Path(video), Path(workdir) / STORYBOARD_NAME)
+    except MediaError as exc:
+        if _caused_by_memory(exc):
+            return answer({"error": {"message": OUT_OF_MEMORY, "reason": "out_of_memory"}})
+        return answer({"error": {"message": exc.message, "reason": exc.reason}})
+    except MemoryError:
+        return answer({"error": {"message": OUT_OF_MEMORY, "reason": "out_of_memory"}})
+    return answer({"storyboard": STORYBOARD_NAME, "layout": asdict(layout)})
 
 
 def confine(memory_bytes: int, cpu_seconds: int) -> None:

@@ -20,10 +20,12 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
+from reelvault.media.child import STORYBOARD, STORYBOARD_NAME
 from reelvault.media.errors import NotAVideoError
 from reelvault.media.ingest import FASTSTART_NAME, THUMBNAIL_NAME, PreparedVideo
 from reelvault.media.limits import MediaLimits
 from reelvault.media.probe import VideoInfo
+from reelvault.media.storyboard import StoryboardLayout
 
 logger = logging.getLogger("reelvault.media")
 
@@ -43,15 +45,31 @@ class MediaJobs:
     async def prepare(self, upload: Path, workdir: Path) -> PreparedVideo:
         """Probe, faststart and thumbnail `upload` into `workdir`; `NotAVideoError` otherwise."""
         async with self._slots:
-            return await self._run(upload, workdir)
+            process, out, err = await self._run([str(upload), str(workdir)], workdir)
+        return _answer(process, out, err, upload, workdir)
 
-    async def _run(self, upload: Path, workdir: Path) -> PreparedVideo:
+    async def storyboard(self, video: Path, workdir: Path) -> tuple[Path, StoryboardLayout]:
+        """The storyboard sprite of a stored video, written into `workdir`, and its layout;
+        `NotAVideoError` where the video cannot be read within the limits."""
+        async with self._slots:
+            process, out, err = await self._run([STORYBOARD, str(video), str(workdir)], workdir)
+        payload = _checked_payload(process, out, err, workdir)
+        if payload.get("storyboard") != STORYBOARD_NAME:
+            raise NotAVideoError(FAILED, reason="bad_answer")
+        try:
+            layout = StoryboardLayout(**payload["layout"])
+        except (TypeError, KeyError):
+            raise NotAVideoError(FAILED, reason="bad_answer") from None
+        return workdir / STORYBOARD_NAME, layout
+
+    async def _run(
+        self, arguments: list[str], workdir: Path
+    ) -> tuple[Process, bytearray, bytearray]:
         command = [
             sys.executable,
             "-m",
             "reelvault.media.child",
-            str(upload),
-            str(workdir),
+            *arguments,
             json.dumps(asdict(self.limits)),
         ]
         # No REELVAULT_* settings (the secret key among them) for a process that parses hostile
@@ -80,7 +98,7 @@ class MediaJobs:
             ) from None
         finally:
             await _reap(process)
-        return _answer(process, out, err, upload, workdir)
+        return process, out, err
 
 
 async def _drain(
@@ -106,15 +124,21 @@ async def _reap(process: Process) -> None:
         await process.aclose()
 
 
-def _answer(
-    process: Process, out: bytearray, err: bytearray, upload: Path, workdir: Path
-) -> PreparedVideo:
+def _checked_payload(process: Process, out: bytearray, err: bytearray, workdir: Path) -> dict:  # type: ignore[type-arg]
+    """The child's answer; `NotAVideoError` for a refusal, a crash or no answer."""
     payload = _payload(out) if process.returncode == 0 else None
     if payload is None:
         _log_failure("failed", process, err, workdir)
         raise NotAVideoError(FAILED, reason=_reason(process.returncode))
     if "error" in payload:
         raise NotAVideoError(payload["error"]["message"], reason=payload["error"]["reason"])
+    return payload
+
+
+def _answer(
+    process: Process, out: bytearray, err: bytearray, upload: Path, workdir: Path
+) -> PreparedVideo:
+    payload = _checked_payload(process, out, err, workdir)
     # The child names files in the work folder; the paths are ours.
     if payload["video"] not in (upload.name, FASTSTART_NAME) or payload["thumbnail"] != (
         THUMBNAIL_NAME

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelvault.generations.admission import UploadPolicy
 from reelvault.generations.deps import media_jobs
 from reelvault.generations.services import GenerationService
+from reelvault.generations.storyboards import StoryboardMaker
 from reelvault.settings import Settings
 from reelvault.storage.backend import MediaBackend
 from reelvault.storage.store import MediaStore
@@ -30,6 +31,7 @@ async def provide_worker_service(
     media: NamedDependency[SkipValidation[MediaStore]],
     backend: NamedDependency[SkipValidation[MediaBackend]],
     settings: NamedDependency[SkipValidation[Settings]],
+    storyboards: NamedDependency[SkipValidation[StoryboardMaker]],
     state: State,
 ) -> AsyncGenerator[WorkerService, None]:
     # A worker's result is the owner's video: the owner's limits (size, quota) apply to it as
@@ -40,5 +42,6 @@ async def provide_worker_service(
         backend=backend,
         uploads=UploadPolicy.from_settings(settings),
         media_jobs=media_jobs(state, settings),
+        storyboards=storyboards.stored,
     )
     yield WorkerService(db_session, generations, max_attempts=settings.max_attempts)

@@ -21,6 +21,13 @@ One run measures, one server at a time, on the same file:
   a temporary nginx.conf written here, on a free port). `tcp_nopush` stays at nginx's default,
   off: with it on (as in our nginx.conf; --nginx-tcp-nopush) 64 KiB ranges stall for the 40 ms
   of a delayed ACK on loopback, which would measure TCP_CORK rather than nginx.
+- s3 direct, s3 redirect, s3 accel via nginx: the same library moved into a bucket of
+  moto_server (the suite's S3-protocol server, its own process; the videos and thumbnails
+  under the keys their rows name, as `reelvault storage migrate` puts them), and the app on
+  it (`REELVAULT_STORAGE=s3`) in each delivery mode: direct streams ranged GETs of the store;
+  redirect answers 302 to a presigned URL, which the verified client follows as a browser
+  does (both legs timed; no wrk); accel sends X-Accel-Redirect and our nginx.conf's Nginx
+  proxies the planned GET to the store (--nginx-s3-cache: its slice cache on).
 - Starlette: `FileResponse` in a ten-line app (bench/streaming_peers.py) served by uvicorn in
   its own process, when Starlette is installed (`pip install -e '.[bench]'`).
 - Litestar `File`: the framework's own file response, also in its own uvicorn process. It has
@@ -92,6 +99,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
+from urllib.parse import urlsplit
 
 import av
 import httpx
@@ -115,8 +123,14 @@ MiB = 1024 * KiB
 PASSWORD = "bench streaming password"
 PEER_FILE_ENV = "BENCH_STREAMING_FILE"  # bench/streaming_peers.py reads the file from here
 PEER_ROUTE = "/video.mp4"
-SERVERS = ("nginx", "reelvault", "accel", "starlette", "litestar")
+SERVERS = ("nginx", "reelvault", "accel", "s3-direct", "s3-redirect", "s3-accel")
+SERVERS += ("starlette", "litestar")
 ACCEL = "accel via nginx"  # the table's name of the app in accel mode behind our nginx.conf
+# The same video in an object store (moto_server, the suite's S3-protocol server): the app in
+# each delivery mode on s3, named so in the table.
+S3_DIRECT, S3_REDIRECT, S3_ACCEL = "s3 direct", "s3 redirect", "s3 accel via nginx"
+S3_BUCKET = "reelvault-bench"
+S3_PREFIX = "library/"
 RENDER_NGINX = ROOT / "deploy" / "render-nginx.sh"
 SAMPLE = 64  # bytes per sampled window
 KEEP_LIMIT = 8 * MiB + 64 * KiB  # bodies up to this size are kept whole for checking
@@ -243,7 +257,13 @@ def render_nginx_conf(values: dict[str, str]) -> str:
 
 @contextlib.contextmanager
 def accel_server(
-    binary: str, env: dict[str, str], workdir: Path, video_path: str, token: str
+    binary: str,
+    env: dict[str, str],
+    workdir: Path,
+    video_path: str,
+    token: str,
+    render: dict[str, str] | None = None,
+    name: str = "nginx-accel",
 ) -> Iterator[Running]:
     """The app in accel mode on the same data, behind a real Nginx running OUR nginx.conf.
 
@@ -255,10 +275,11 @@ def accel_server(
     """
     accel_env = {**env, "REELVAULT_MEDIA_DELIVERY": "accel"}
     settings = Settings.from_env(accel_env)
-    prefix = workdir / "nginx-accel"
+    prefix = workdir / name
     for folder in (prefix / "logs", prefix / "run", prefix / "web"):
         folder.mkdir(parents=True)
-    with uvicorn_server("reelvault.app:create_app", accel_env, workdir / "accel.log", None) as app:
+    app_log = workdir / f"{name}.log"
+    with uvicorn_server("reelvault.app:create_app", accel_env, app_log, None) as app:
         media = settings.media_root
         for folder in {workdir, prefix, prefix / "run", prefix / "web", *media.parents}:
             if folder == workdir or workdir in folder.parents:
@@ -278,6 +299,7 @@ def accel_server(
                     "REELVAULT_MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
                     "REELVAULT_NGINX_RUN_DIR": str(prefix / "run"),
                     "REELVAULT_NGINX_LOG_DIR": str(prefix / "logs"),
+                    **(render or {}),
                 }
             )
         )
@@ -297,6 +319,64 @@ def accel_server(
             yield running
         finally:
             stop_process(process)
+
+
+@contextlib.contextmanager
+def s3_store(workdir: Path, media_root: Path) -> Iterator[dict[str, str]]:
+    """moto_server on a free port (the suite's S3-protocol server), holding the library's
+    videos and thumbnails under the keys their rows name, as `reelvault storage migrate`
+    would put them. Yields the REELVAULT_S3_* settings of an app on that bucket."""
+    import boto3  # moto's own dependency: only the s3 rows need it
+    from botocore.config import Config
+
+    port = free_port()
+    found = shutil.which("moto_server", path=str(Path(sys.executable).parent))
+    command = [found] if found else [sys.executable, "-m", "moto.server"]
+    log_path = workdir / "moto.log"
+    with log_path.open("ab") as output:
+        process = subprocess.Popen(
+            [*command, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{endpoint}/moto-api/", timeout=1)
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"moto_server did not start: {log_path}") from None
+                time.sleep(0.1)
+        env = {
+            "REELVAULT_STORAGE": "s3",
+            "REELVAULT_S3_ENDPOINT_URL": endpoint,
+            "REELVAULT_S3_BUCKET": S3_BUCKET,
+            "REELVAULT_S3_REGION": "us-east-1",
+            "REELVAULT_S3_ACCESS_KEY_ID": "bench",
+            "REELVAULT_S3_SECRET_ACCESS_KEY": "bench-secret",
+            "REELVAULT_S3_PREFIX": S3_PREFIX,
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench-secret",
+            config=Config(s3={"addressing_style": "path"}),
+        )
+        client.create_bucket(Bucket=S3_BUCKET)
+        for folder in ("videos", "thumbnails"):
+            for path in sorted((media_root / folder).glob("*")):
+                if path.is_file() and not path.name.startswith("."):
+                    key = f"{S3_PREFIX}{folder}/{path.name}"
+                    client.upload_file(str(path), S3_BUCKET, key)
+        log(f"moto_server on {endpoint} holds the library")
+        yield env
+    finally:
+        stop_process(process)
 
 
 # --- the workloads ---------------------------------------------------------------------------
@@ -672,8 +752,11 @@ async def verified_phase(
     concurrency: int,
     seconds: float,
     seed: int,
+    follow: bool = False,
 ) -> PhaseStats:
-    """`concurrency` keep-alive connections, one warm-up request each, then `seconds` measured."""
+    """`concurrency` keep-alive connections, one warm-up request each, then `seconds` measured.
+    With `follow`, a 302 is followed as a browser does (the store's URL, the same Range, no
+    credentials, a connection of its own); the latency is both legs'."""
     loop = asyncio.get_running_loop()
     stats = PhaseStats()
     size = checker.size
@@ -681,6 +764,22 @@ async def verified_phase(
     async def connect(rng: random.Random) -> Connection:
         _, connection = await loop.create_connection(lambda: Connection(rng), "127.0.0.1", port)
         return connection
+
+    async def followed(reply: Reply, ask: Ask, rng: random.Random) -> Reply:
+        target = urlsplit(reply.headers.get("location", ""))
+        if target.hostname is None or target.port is None:
+            raise ProtocolError(f"{reply.status} without a usable Location")
+        _, store = await loop.create_connection(
+            lambda: Connection(rng), target.hostname, target.port
+        )
+        try:
+            lines = [f"GET {target.path}?{target.query} HTTP/1.1", f"Host: {target.netloc}"]
+            if ask.range is not None:
+                lines.append(f"Range: {ask.range}")
+            request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            return await asyncio.wait_for(store.exchange(request), REQUEST_TIMEOUT)
+        finally:
+            store.close()
 
     async def one(state: dict[str, Connection | None], rng: random.Random, measured: bool) -> None:
         ask = workload.ask(rng, size)
@@ -696,6 +795,8 @@ async def verified_phase(
             reply = await asyncio.wait_for(
                 connection.exchange(request_bytes(port, path, token, ask)), REQUEST_TIMEOUT
             )
+            if follow and reply.status in (302, 307):
+                reply = await followed(reply, ask, rng)
         except (OSError, TimeoutError, ProtocolError) as exc:
             if connection is not None:
                 connection.close()
@@ -927,7 +1028,9 @@ class Context:
     runner: asyncio.Runner
 
 
-def measure_server(ctx: Context, name: str, running: Running, path: str, seed: int) -> ServerRun:
+def measure_server(
+    ctx: Context, name: str, running: Running, path: str, seed: int, follow: bool = False
+) -> ServerRun:
     sampler = Sampler(running.tree)
     idle = sampler.peak
     sampler.start()
@@ -947,10 +1050,11 @@ def measure_server(ctx: Context, name: str, running: Running, path: str, seed: i
                     ctx.args.concurrency,
                     ctx.args.seconds,
                     seed * 100 + index,
+                    follow,
                 )
             )
             wrk = None
-            if ctx.wrk is not None:
+            if ctx.wrk is not None and not follow:  # wrk does not follow redirects
                 wrk = wrk_phase(
                     ctx.wrk,
                     ctx.script,
@@ -1072,7 +1176,6 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
             f"{ACCEL}: skipped, needs nginx and envsubst (apt-get install nginx-light gettext-base)"
         )
     if "reelvault" in wanted:
-        auth = {"Authorization": f"Bearer {token}"}
         plan.append(
             (
                 "reelvault",
@@ -1093,6 +1196,63 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
                 lambda: accel_server(nginx, env, workdir, video_path, token),
                 video_path,
             )
+        )
+    s3_env: dict[str, str] = {}  # filled once the store is up, before the first s3 row
+    auth = {"Authorization": f"Bearer {token}"}
+    if "s3-direct" in wanted:
+        plan.append(
+            (
+                S3_DIRECT,
+                lambda: uvicorn_server(
+                    "reelvault.app:create_app",
+                    {**env, **s3_env, "REELVAULT_MEDIA_DELIVERY": "direct"},
+                    workdir / "s3-direct.log",
+                    (video_path, auth),
+                ),
+                video_path,
+            )
+        )
+    if "s3-redirect" in wanted:
+        plan.append(
+            (
+                S3_REDIRECT,
+                lambda: uvicorn_server(
+                    "reelvault.app:create_app",
+                    {**env, **s3_env, "REELVAULT_MEDIA_DELIVERY": "redirect"},
+                    workdir / "s3-redirect.log",
+                    None,  # its video answer is a 302: ready when /health/ready says so
+                ),
+                video_path,
+            )
+        )
+        notes.append(
+            f"{S3_REDIRECT}: each request is the app's 302 and then the store's answer to the"
+            " presigned URL (a new connection to the store each time, as moto closes them);"
+            " no wrk columns (wrk does not follow redirects); several ranges are the app's own"
+        )
+    if "s3-accel" in wanted and nginx is not None and shutil.which("envsubst") is not None:
+        cache = "on" if args.nginx_s3_cache else "off"
+        plan.append(
+            (
+                S3_ACCEL,
+                lambda: accel_server(
+                    nginx,
+                    {**env, **s3_env},
+                    workdir,
+                    video_path,
+                    token,
+                    render={"REELVAULT_NGINX_S3_CACHE": cache},
+                    name="nginx-s3-accel",
+                ),
+                video_path,
+            )
+        )
+        notes.append(f"{S3_ACCEL}: Nginx's slice cache {cache} (--nginx-s3-cache)")
+    if any(name in wanted for name in ("s3-direct", "s3-redirect", "s3-accel")):
+        notes.append(
+            "s3 rows: the store is moto_server, one Python (Werkzeug) process, which answers"
+            " every GET on a new connection; its CPU and RSS are not in the rows. They measure"
+            " our path with a slow store: real stores (MinIO, S3) serve faster"
         )
     if starlette:
         plan.append(
@@ -1131,14 +1291,19 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[ServerRun], list[
         stored.open("rb") as handle,
         mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
         asyncio.Runner(loop_factory=loop_factory) as runner,
+        contextlib.ExitStack() as stack,
     ):
+        if any(name in (S3_DIRECT, S3_REDIRECT, S3_ACCEL) for name, _, _ in plan):
+            log("s3 rows: starting moto_server and putting the library into its bucket")
+            s3_env.update(stack.enter_context(s3_store(workdir, Settings.from_env(env).media_root)))
         ctx = Context(
             args, stored, size, token, Checker(data, random.Random(7)), wrk, script, runner
         )
         for seed, (name, start, path) in enumerate(plan, start=1):
             log(f"{name}: starting")
             with start() as running:
-                runs.append(measure_server(ctx, name, running, path, seed))
+                follow = name == S3_REDIRECT
+                runs.append(measure_server(ctx, name, running, path, seed, follow))
     load += f" -> {load_average()}"
     return runs, notes, what, load
 
@@ -1337,6 +1502,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--nginx-tcp-nopush",
         action="store_true",
         help="nginx with `tcp_nopush on` (as our nginx.conf has): 64 KiB ranges stall ~40 ms",
+    )
+    parser.add_argument(
+        "--nginx-s3-cache",
+        action="store_true",
+        help="the s3 accel row with Nginx's slice cache on (REELVAULT_NGINX_S3_CACHE=on)",
     )
     parser.add_argument(
         "--servers",

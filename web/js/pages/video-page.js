@@ -58,7 +58,7 @@ const styles = css`
     margin: var(--space-1) 0 var(--space-4);
   }
   .back { display: inline-block; font-weight: 600; border-radius: var(--radius-sm); }
-  .steps { display: flex; gap: var(--space-2); }
+  .steps { display: flex; gap: var(--space-2); margin-inline-start: auto; }
   .steps a:not([href]) { opacity: 0.45; cursor: default; }
   .steps a:not([href]):hover { background: transparent; }
   .layout { display: grid; gap: var(--space-5); align-items: start; }

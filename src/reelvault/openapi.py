@@ -106,6 +106,8 @@ EXTRA_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         416: "Range not satisfiable",
     },
     ("get", "/api/thumbnail/{generation_id}"): {404: "Thumbnail not found"},
+    ("get", "/api/storyboard/{generation_id}"): {404: "Storyboard not found (or not made yet)"},
+    ("get", "/api/storyboard/{generation_id}/sprite.jpg"): {404: "Storyboard not found"},
     ("get", "/api/generations/events"): {
         503: "Live updates are unavailable for a moment (see Retry-After)",
     },

@@ -255,3 +255,28 @@ def test_a_video_without_a_storyboard_has_no_filmstrip(
     box = player_box(page)
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20)
     expect(page.locator("video-player .seek-preview")).to_be_hidden()
+
+
+def test_the_servers_own_storyboard_reaches_the_player(
+    page: Page, library: Library, long_clip: Path, artifacts: Path
+) -> None:
+    # Opened at once after the import: the storyboard is made in the background, and the item
+    # gains its storyboard_url with a live event (or already has it).
+    item = library.import_clip(long_clip, "Lighthouse, the server's storyboard")
+    page.goto(f"/gallery/{item['id']}")
+    strip = page.get_by_role("list", name="Storyboard: jump to a moment")
+    expect(strip.get_by_role("button")).to_have_count(10, timeout=30_000)
+    storyboard_url = library.item(item["id"]).json()["storyboard_url"]
+    assert storyboard_url.startswith(f"/api/storyboard/{item['id']}")
+    first = strip.get_by_role("button").first.locator("img")
+    expect(first).to_have_attribute(
+        "src", re.compile(rf"^/api/storyboard/{item['id']}/sprite\.jpg")
+    )
+    first.evaluate("img => img.complete || new Promise((r) => img.addEventListener('load', r))")
+    assert first.evaluate("img => img.naturalWidth") > 0
+    box = player_box(page)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 20)
+    expect(page.locator("video-player .seek-preview")).to_contain_text("0:15")
+    page.screenshot(path=artifacts / "player-seek-preview-server-storyboard.png")
+    strip.get_by_role("button").last.click()
+    wait_for(page.locator("video-player video"), "v => v.currentTime > 25")

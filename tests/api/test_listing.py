@@ -17,6 +17,7 @@ ITEM_FIELDS = {
     "status",
     "video_url",
     "thumbnail_url",
+    "storyboard_url",
     "duration",
     "cost",
     "width",

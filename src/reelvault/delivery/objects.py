@@ -21,7 +21,7 @@ the validator: the one value a client sees whether the app, Nginx or the store s
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from urllib.parse import quote
 from uuid import UUID
 
 from litestar import Response
+from litestar.background_tasks import BackgroundTask
 from litestar.response import Stream
 
 from reelvault.delivery.ranges import (
@@ -251,10 +252,14 @@ class ObjectDelivery:
         expected = int(headers["Content-Length"])
         # The first GET is answered before the status line: a store down now is a 503.
         first = await _first(chunks, media)
+        body = _logged_cut(first, chunks, media, expected)
+        # Closed as soon as the response ends, a client that left included: the store's
+        # connection goes back to the pool at once, not when the generator is collected.
         return Stream(
-            _logged_cut(first, chunks, media, expected),
+            body,
             status_code=int(plan.status),
             headers=headers,
+            background=BackgroundTask(_close, body),
         )
 
     async def _read(self, media: StoredMedia, span: ByteRange) -> bytes:
@@ -262,6 +267,13 @@ class ObjectDelivery:
             data = await self.objects.read(media.relpath, span.start, span.end)
         except ObjectMissing:
             raise NotFound(media.not_found) from None
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # the HTTP client's own errors (a connection cut mid-body)
+            logger.error(
+                "media generation_id=%s read failed: %s", media.generation_id, type(exc).__name__
+            )
+            raise StoreUnavailable() from exc
         if len(data) != span.length:
             logger.error(
                 "media generation_id=%s object %s answered %d bytes for %d",
@@ -294,19 +306,35 @@ class ObjectDelivery:
 
 
 async def _first(chunks: AsyncGenerator[bytes, None], media: StoredMedia) -> bytes:
+    """The body's first chunk, read before the status line: whatever goes wrong is still a
+    clean answer (404 for an object deleted since the HEAD, 503 for a store that failed)."""
     try:
         return await anext(chunks)
     except ObjectMissing:
         await chunks.aclose()
         raise NotFound(media.not_found) from None
-    except BaseException:
+    except StoreUnavailable:
         await chunks.aclose()
         raise
+    except Exception as exc:  # the HTTP client's own errors, a body that ended short
+        await chunks.aclose()
+        logger.error(
+            "media generation_id=%s first read failed: %s: %s",
+            media.generation_id,
+            type(exc).__name__,
+            exc,
+        )
+        raise StoreUnavailable() from exc
+
+
+async def _close(body: AsyncGenerator[bytes, None]) -> None:
+    # A coroutine function on purpose: Litestar runs any other callable in a worker thread.
+    await body.aclose()
 
 
 async def _logged_cut(
     first: bytes, chunks: AsyncGenerator[bytes, None], media: StoredMedia, expected: int
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The body, its first chunk already read; a store that fails after the status line
     ends the connection short of Content-Length (the client sees a cut body) and is logged."""
     sent = len(first)

@@ -6,8 +6,8 @@ our nginx.conf lists them all in its upstream.
 
 A replica can be killed (SIGKILL: no shutdown code runs, as when a machine dies) and started
 again on the same port. Each writes its JSON log to a file, so a test can tell which replica
-served a request (by the request id Nginx passes on) or which one holds an upload in flight
-(by the files it has open in its data directory).
+served a request (by the request id Nginx passes on) or which one an upload in flight went to
+(by the account's upload slot it holds open).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ import psutil
 from reelvault.settings import Settings
 from tests.support.nginx import Nginx, nginx_in_front
 from tests.support.s3 import S3Server, s3_env, s3_settings
-from tests.support.servers import ROOT, free_port, migrate, settings_env
+from tests.support.servers import ROOT, free_port, settings_env
 
 
 def replica_env(settings: Settings) -> dict[str, str]:
@@ -69,17 +70,19 @@ class Replica:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def spawn(self) -> None:
-        assert not self.alive, f"{self.name} is running"
-        env = {
+    def _environment(self) -> dict[str, str]:
+        return {
             **{k: v for k, v in os.environ.items() if not k.startswith("REELVAULT_")},
             **replica_env(self.settings),
         }
+
+    def spawn(self) -> None:
+        assert not self.alive, f"{self.name} is running"
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "reelvault.server", "--port", str(self.port)],
                 cwd=ROOT,
-                env=env,
+                env=self._environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its media children die with it (killpg)
@@ -101,6 +104,17 @@ class Replica:
     def start(self) -> None:
         self.spawn()
         self.wait_ready()
+
+    def migrate(self) -> None:
+        """The real migrations, with this replica's environment (as an operator runs
+        `litestar database upgrade` once before rolling the replicas out)."""
+        subprocess.run(
+            [sys.executable, "-m", "litestar", "database", "upgrade", "--no-prompt"],
+            cwd=ROOT,
+            env={**self._environment(), "LITESTAR_APP": "reelvault.app:create_app"},
+            check=True,
+            capture_output=True,
+        )
 
     def kill(self) -> None:
         """SIGKILL, the replica and the media children of its session: nothing of it runs on."""
@@ -142,9 +156,8 @@ class Replica:
     def log_tail(self, size: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-size:] if self.log_path.exists() else ""
 
-    def open_work_files(self) -> list[Path]:
-        """The files this replica has open in its data directory (an upload streaming to its
-        work file, a download for a thumbnail): where a request is in progress."""
+    def open_files(self) -> list[Path]:
+        """The files this replica (or a media child of it) has open in its data directory."""
         if not self.alive:
             return []
         assert self.process is not None
@@ -157,6 +170,21 @@ class Replica:
                     paths = [Path(f.path) for f in member.open_files()]
                     found += [path for path in paths if path.is_relative_to(root)]
         return found
+
+    def holds_upload_slot(self, owner_id: uuid.UUID) -> bool:
+        """Whether an upload of that account is in progress here: the replica holds one of
+        the account's upload slots (an flock on `<data dir>/uploads-in-flight/<owner>.<n>`,
+        open from before the body's first byte until the import has ended)."""
+        slots = self.settings.data_dir / "uploads-in-flight"
+        return any(
+            path.parent == slots and path.name.startswith(f"{owner_id}.")
+            for path in self.open_files()
+        )
+
+    def work_files(self) -> list[Path]:
+        """The files of imports in its media directory (their work folders): none once every
+        import it took has ended, or once it has restarted after a crash."""
+        return [path for path in self.settings.media_root.rglob("*") if path.is_file()]
 
 
 @dataclass
@@ -183,15 +211,15 @@ class ReplicaSet:
                 return found[0]
             time.sleep(0.05)
 
-    def replica_receiving(self, timeout: float = 10) -> Replica:
-        """The one replica that has a work file open in its data directory: the one an upload
-        in flight went to."""
+    def replica_uploading(self, owner_id: uuid.UUID, timeout: float = 10) -> Replica:
+        """The replica an upload of that account went to (Nginx chose it): the one holding
+        the account's upload slot. Blocks: call it off the event loop that sends the body."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [r for r in self.replicas if r.open_work_files()]
+            found = [r for r in self.replicas if r.holds_upload_slot(owner_id)]
             if len(found) == 1:
                 return found[0]
-            assert time.monotonic() < deadline, f"no single replica receives: {found}"
+            assert time.monotonic() < deadline, f"no one replica uploads: {found}"
             time.sleep(0.02)
 
 
@@ -226,7 +254,7 @@ def replica_set(
             Replica(f"replica-{number}", free_port(), own, workdir / f"replica-{number}.log")
         )
     if migrate_first:
-        migrate(replicas[0].settings)
+        replicas[0].migrate()
     try:
         for replica in replicas:  # all start together, as a rollout does
             replica.spawn()

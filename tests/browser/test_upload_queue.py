@@ -11,14 +11,18 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import BrowserContext, Page, Request, expect
 
-from tests.browser.conftest import MAX_UPLOAD_BYTES
-from tests.browser.helpers import Library, card_prompts
+from tests.browser.conftest import MAX_UPLOAD_BYTES, sign_in
+from tests.browser.helpers import Library, card_prompts, run_async
+from tests.support.factories import login
+from tests.support.servers import LiveServer, live_app
 
 pytestmark = pytest.mark.browser
 
@@ -315,3 +319,55 @@ def test_files_dropped_on_the_gallery_land_in_the_import_form(
     expect(upload_row(page, "cold_brew-pour_v2.mp4")).to_contain_text("Imported", timeout=20_000)
     expect(page.locator("video-card")).to_have_count(1)
     assert card_prompts(page) == ["Cold brew coffee pour in slow motion"]
+
+
+def test_signing_out_cancels_the_uploads_on_their_way(
+    page: Page, library: Library, long_clip: Path
+) -> None:
+    open_import(page)
+    throttle_uploads(page)
+    page.get_by_label("Video files").set_input_files(long_clip)
+    page.get_by_role("button", name="Import video", exact=True).click()
+    row = upload_row(page, long_clip.name)
+    expect(row).to_contain_text(re.compile(r"Uploading… \d+%"))
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    expect(row).to_contain_text("Cancelled")
+    # The browser's session is gone; a new one of the same person finds nothing imported.
+    token = run_async(lambda: login(library.base_url, library.email))
+    listing = httpx.get(
+        f"{library.base_url}/api/generations", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert listing.json()["total"] == 0, listing.text
+
+
+def test_a_file_past_the_storage_quota_shows_the_servers_sentence(
+    new_context: Callable[..., BrowserContext],
+    server: LiveServer,
+    library: Library,
+    clips: dict[str, Path],
+) -> None:
+    stored = library.import_clip(clips["1:1"], "Already stored")
+    quota = stored["file_size"] + clips["16:9"].stat().st_size // 2
+    with live_app(server.settings, user_quota_bytes=quota) as app:
+        refused = httpx.post(
+            f"{app.base_url}/api/generations",
+            headers={"Authorization": f"Bearer {library.token}"},
+            data={"prompt": "probe"},
+            files={"file": ("wide.mp4", clips["16:9"].read_bytes(), "video/mp4")},
+        )
+        assert refused.status_code == 413, refused.text
+        assert "quota" in refused.json()["detail"]
+        context = new_context(base_url=app.base_url)
+        sign_in(context, library)
+        page = context.new_page()
+        page.goto("/gallery")
+        expect(page.locator("video-card")).to_have_count(1)
+        page.get_by_role("button", name="Import video").click()
+        page.get_by_label("Video files").set_input_files(clips["16:9"])
+        page.get_by_role("button", name="Import video", exact=True).click()
+        expect(upload_row(page, "clip_640x360.mp4")).to_contain_text(
+            refused.json()["detail"], timeout=20_000
+        )
+        context.close()
+    assert library.http.get("/api/generations").json()["total"] == 1

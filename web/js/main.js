@@ -3,11 +3,11 @@
 // module listens and answers by navigating or by setting properties.
 
 import * as api from "./lib/api.js";
+import { takeListing, takeMe } from "./lib/first-view.js";
 import { extendPlace, readPlace, writePlace } from "./lib/gallery-place.js";
 import { announcement } from "./lib/generation-request.js";
 import { LiveUpdates } from "./lib/live.js";
 import { loadErrorMessage } from "./lib/messages.js";
-import { PAGE_SIZE, readGalleryQuery } from "./lib/query.js";
 import { Router, matchRoute } from "./lib/router.js";
 import { UploadQueue } from "./lib/upload-queue.js";
 import "./components/error-panel.js";
@@ -47,8 +47,6 @@ let pendingMessage = null;
 let showing = 0;
 // The gallery as the person left it for a video (see lib/gallery-place.js); Back restores it.
 let place = readPlace();
-// The first view's listing, asked for together with `me` rather than after it.
-let firstListing = null;
 
 // Scrolling is ours to restore: the browser's own would act before the restored cards exist.
 history.scrollRestoration = "manual";
@@ -64,6 +62,8 @@ function setAccount(value) {
   if (value?.id !== account?.id) {
     live.stop();
     lastStatus.clear();
+    // One person's uploads never go on under another's session, nor after signing out.
+    if (account) uploads.cancelAll();
   }
   // Someone else's gallery is no place to go back to (unknown at start-up: kept).
   if (account !== undefined && value?.id !== account?.id) {
@@ -97,7 +97,7 @@ live.addEventListener("closed", async () => {
 async function whoIsSignedIn() {
   if (account === undefined) {
     try {
-      setAccount(await api.me());
+      setAccount(await (takeMe() ?? api.me()));
     } catch (error) {
       if (error?.status !== 401) throw error;
       setAccount(null);
@@ -170,7 +170,7 @@ function mount({ name, params, url, cause }) {
     page = document.createElement("gallery-page");
     page.live = live;
     page.search = url.search;
-    if (firstListing?.search === url.search) page.firstPage = firstListing.promise;
+    page.firstPage = takeListing(url.search);
     if (cause === "pop" && place?.url === galleryUrl) restored = place;
     page.restore = restored;
   } else if (name === "video") {
@@ -194,7 +194,6 @@ function mount({ name, params, url, cause }) {
     page.next = safeNext(url) ?? "/gallery";
   }
   document.title = `${TITLES[name]} · reelvault`;
-  firstListing = null;
   main.replaceChildren(page);
   if (restored) {
     window.scrollTo(0, restored.scrollY ?? 0);
@@ -301,17 +300,10 @@ for (const type of ["dragover", "drop"]) {
   });
 }
 
-// A gallery address asks for its first page at once, beside `me`; a signed-out person's 401
-// is never looked at (the sign-in page takes over).
+// A gallery address starts the live stream at once too (its first page and `me` are on their
+// way, lib/first-view.js), so that it is open by the time the cards are; a signed-out
+// person's stream is stopped as soon as `me` says so.
 const initial = matchRoute(ROUTES, location.pathname)?.name;
-if (initial === "gallery" || initial === "home") {
-  const search = initial === "home" ? "" : location.search;
-  const promise = api.listGenerations(readGalleryQuery(search), { limit: PAGE_SIZE });
-  promise.catch(() => {});
-  firstListing = { search, promise };
-  // The live stream too, so that it is open by the time the cards are (a signed-out
-  // person's stream is stopped as soon as `me` says so).
-  live.start();
-}
+if (initial === "gallery" || initial === "home") live.start();
 
 router.start();

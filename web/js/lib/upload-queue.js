@@ -63,6 +63,11 @@ export class UploadQueue extends EventTarget {
     this.#finish(id, { state: "cancelled", message: "" }, "cancelled");
   }
 
+  // Everything still on its way, cancelled (the person signed out: nothing of theirs goes on).
+  cancelAll() {
+    for (const entry of this.#entries) this.cancel(entry.id);
+  }
+
   // Forget a finished entry (its row leaves the list).
   dismiss(id) {
     const entry = this.#find(id);

@@ -10,6 +10,7 @@ import shutil
 import struct
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,13 +61,22 @@ def pad_with_free_box(path: Path, size: int) -> None:
         handle.write(struct.pack(">I4s", extra, b"free") + bytes(extra - 8))
 
 
+def wait_for_storyboard(client: httpx.Client, generation_id: str) -> None:
+    """Ask for a video's storyboard (made on first need, in the background) until it is there."""
+    deadline = time.monotonic() + 90
+    while client.get(f"/api/storyboard/{generation_id}").status_code != 200:
+        assert time.monotonic() < deadline, "no storyboard was made"
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module", params=BACKENDS)
 def library(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Library]:
     workdir = tmp_path_factory.mktemp(f"migrate-{request.param}")
     with database_url(request.param, workdir) as url:
-        settings = Settings(data_dir=workdir, database_url=url).resolved()
+        # Storyboards only when asked for: none is being made while the library is copied.
+        settings = Settings(data_dir=workdir, database_url=url, storyboards="on-demand").resolved()
         email = "owner@example.com"
         with (
             live_app(settings, migrate=True) as app,
@@ -86,6 +96,8 @@ def library(
                     )
                 assert response.status_code == 201, response.text
                 ids.append(response.json()["id"])
+            for generation_id in ids[:3]:  # some with a storyboard, some without
+                wait_for_storyboard(client, generation_id)
         padded = settings.media_root / "videos" / f"{ids[1]}.mp4"
         pad_with_free_box(padded, PART_BYTES + 300_000)
         yield Library(settings, email, ids)
@@ -145,7 +157,7 @@ def test_a_library_goes_up_verified_and_a_second_run_uploads_nothing(
     bucket = s3.new_bucket()
     env = cli_env(library, s3, bucket)
     files = library.files()
-    assert len(files) >= 2 * len(CLIPS)
+    assert len(files) == 2 * len(CLIPS) + 3
 
     dry = migrate(env, "--dry-run")
     assert dry.returncode == 0, dry.stdout + dry.stderr
@@ -173,6 +185,46 @@ def test_a_library_goes_up_verified_and_a_second_run_uploads_nothing(
     assert second.returncode == 0, second.stdout + second.stderr
     assert counted(second.stdout, "uploaded") == 0
     assert counted(second.stdout, "already there") == len(files)
+
+
+def test_an_app_on_s3_serves_the_migrated_library(
+    library: Library, s3: S3Server, tmp_path: Path
+) -> None:
+    bucket = s3.new_bucket()
+    migrated = migrate(cli_env(library, s3, bucket))
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    files = library.files()
+    # A media directory of its own, empty: whatever it serves comes from the bucket.
+    settings = s3_settings(library.settings, s3, bucket, media_dir=tmp_path / "elsewhere")
+    with live_app(settings) as app, httpx.Client(base_url=app.base_url, timeout=60) as client:
+        login = client.post("/api/auth/login", json={"email": library.email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        listing = client.get("/api/generations", params={"limit": 100}).json()["generations"]
+        assert {item["id"] for item in listing} == set(library.ids)
+        assert all(item["file_available"] for item in listing)
+        for generation_id in library.ids:
+            video = client.get(f"/api/video/{generation_id}")
+            assert video.status_code == 200, video.text
+            assert video.content == files[f"videos/{generation_id}.mp4"].read_bytes()
+            ranged = client.get(f"/api/video/{generation_id}", headers={"Range": "bytes=100-199"})
+            assert ranged.status_code == 206
+            assert ranged.content == files[f"videos/{generation_id}.mp4"].read_bytes()[100:200]
+            thumbnail = client.get(f"/api/thumbnail/{generation_id}")
+            assert thumbnail.status_code == 200
+            assert thumbnail.content == files[f"thumbnails/{generation_id}.jpg"].read_bytes()
+        for generation_id in library.ids[:3]:
+            (sprite_file,) = (
+                path
+                for key, path in files.items()
+                if key.startswith(f"storyboards/{generation_id}")
+            )
+            sprite = client.get(f"/api/storyboard/{generation_id}/sprite.jpg")
+            assert sprite.status_code == 200, sprite.text
+            assert sprite.content == sprite_file.read_bytes()
+    elsewhere = tmp_path / "elsewhere"
+    assert [
+        path for path in elsewhere.rglob("*") if path.is_file() and path.suffix != ".lock"
+    ] == []
 
 
 # What does not depend on the database runs on one.

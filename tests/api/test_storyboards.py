@@ -11,17 +11,23 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from reelvault.generations.models import Generation
+from reelvault.generations.storyboards import StoryboardMaker, claim_until
+from reelvault.media.jobs import MediaJobs
+from reelvault.media.limits import MediaLimits
 from reelvault.media.probe import probe
+from reelvault.storage.backend import LocalBackend
+from reelvault.storage.store import MediaStore
 from tests.conftest import Deployment, deployment_of
 from tests.support import hostile_media
 from tests.support.factories import PASSWORD, Account, generation_row, register_and_login
@@ -347,3 +353,60 @@ async def test_on_demand_a_storyboard_is_made_when_first_asked_for(
     assert deployment.stored(sprite_path)
     assert (await account.client.delete(f"/api/generations/{item['id']}")).status_code == 200
     assert not deployment.stored(sprite_path)
+
+
+def makers(deployment: Deployment, count: int) -> list[StoryboardMaker]:
+    """Makers as `count` app processes have them, on the deployment's database and media."""
+    sessions = async_sessionmaker(deployment.engine, expire_on_commit=False)
+    store = MediaStore(deployment.settings.media_root)
+    return [
+        StoryboardMaker(sessions, LocalBackend(store), MediaJobs(MediaLimits()), store)
+        for _ in range(count)
+    ]
+
+
+async def test_two_processes_never_make_one_storyboard_twice(
+    storyboarded: Deployment, owner: Account
+) -> None:
+    relpath = f"videos/{uuid.uuid4()}.mp4"
+    storyboarded.write_stored(relpath, clip(320, 180, 2.0).read_bytes())
+    generation_id = await insert_completed(storyboarded, owner, relpath)
+    first, second = makers(storyboarded, 2)
+    for maker in (first, second):
+        maker.work_dir.mkdir(exist_ok=True)
+
+    outcomes = await asyncio.gather(
+        first.make(uuid.UUID(generation_id)), second.make(uuid.UUID(generation_id))
+    )
+
+    assert sorted(outcomes) == ["made", "skipped"]
+    sprite_path, layout = await storyboard_column(storyboarded, generation_id)
+    assert storyboarded.stored(sprite_path) and json.loads(layout)["count"] == 2
+    sprites = list((storyboarded.media.root / "storyboards").glob(f"{generation_id}*"))
+    assert [p.name for p in sprites] == [Path(sprite_path).name]
+
+
+async def test_a_claim_that_ran_out_is_taken_again(
+    storyboarded: Deployment, owner: Account
+) -> None:
+    relpath = f"videos/{uuid.uuid4()}.mp4"
+    storyboarded.write_stored(relpath, clip(320, 180, 1.0).read_bytes())
+    generation_id = await insert_completed(storyboarded, owner, relpath)
+    (maker,) = makers(storyboarded, 1)
+    maker.work_dir.mkdir(exist_ok=True)
+    held = claim_until(datetime.now(UTC) + timedelta(minutes=5))
+    async with storyboarded.engine.begin() as connection:
+        await connection.execute(
+            update(Generation.__table__)
+            .where(Generation.id == uuid.UUID(generation_id))
+            .values(storyboard_layout=held)
+        )
+    assert await maker.make(uuid.UUID(generation_id)) == "skipped"  # another process has it
+
+    async with storyboarded.engine.begin() as connection:
+        await connection.execute(
+            update(Generation.__table__)
+            .where(Generation.id == uuid.UUID(generation_id))
+            .values(storyboard_layout=claim_until(datetime.now(UTC) - timedelta(seconds=1)))
+        )
+    assert await maker.make(uuid.UUID(generation_id)) == "made"  # that process died

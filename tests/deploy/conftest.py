@@ -58,6 +58,8 @@ def stack() -> Iterator[Stack]:
                 database_url=server.url(name),
                 max_upload_bytes=MAX_UPLOAD_BYTES,
                 media_delivery="accel",
+                # As the API suite's deployments: no background files among those compared.
+                storyboards="on-demand",
             ).resolved()
             settings.ensure_directories()
             (workdir / "data").chmod(0o755)

@@ -25,6 +25,8 @@ template=${1:-$(dirname "$0")/../nginx.conf}
 # the presigned URLs' hosts itself): by default the first of /etc/resolv.conf, else Docker's.
 : "${REELVAULT_NGINX_S3_CACHE:=off}"
 : "${REELVAULT_NGINX_S3_CACHE_MAX_SIZE:=1g}"
+# The CAs an https store's certificate is verified against (Debian's and Alpine's bundle).
+: "${REELVAULT_NGINX_S3_CA:=/etc/ssl/certs/ca-certificates.crt}"
 if [ -z "${REELVAULT_NGINX_RESOLVER:-}" ]; then
     REELVAULT_NGINX_RESOLVER=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf 2>/dev/null || true)
     case $REELVAULT_NGINX_RESOLVER in
@@ -65,6 +67,20 @@ case $REELVAULT_NGINX_S3_CACHE_MAX_SIZE in
     exit 1
     ;;
 esac
+case $REELVAULT_NGINX_S3_CA in
+*[!A-Za-z0-9._/-]* | [!/]*)
+    echo "render-nginx.sh: REELVAULT_NGINX_S3_CA: an absolute path" >&2
+    exit 1
+    ;;
+esac
+if [ -r "$REELVAULT_NGINX_S3_CA" ]; then
+    REELVAULT_NGINX_S3_TLS="proxy_ssl_verify on; proxy_ssl_verify_depth 4; proxy_ssl_trusted_certificate $REELVAULT_NGINX_S3_CA;"
+else
+    # Without a CA bundle an https store cannot be verified; a local-storage deployment does
+    # not care, one on s3 over https should install ca-certificates.
+    echo "render-nginx.sh: warning: no CA bundle at $REELVAULT_NGINX_S3_CA: https object stores are not verified" >&2
+    REELVAULT_NGINX_S3_TLS="proxy_ssl_verify off;"
+fi
 # Addresses or names, blank-separated: anything else could end the line and add directives.
 case $REELVAULT_NGINX_RESOLVER in
 *[!A-Za-z0-9.:_\[\]\ -]* | "")
@@ -80,9 +96,9 @@ fi
 export REELVAULT_NGINX_LISTEN REELVAULT_UPSTREAM_SERVERS REELVAULT_WEB_ROOT REELVAULT_MEDIA_DIR \
     REELVAULT_ACCEL_PREFIX REELVAULT_NGINX_BODY_LIMIT REELVAULT_NGINX_RUN_DIR \
     REELVAULT_NGINX_LOG_DIR REELVAULT_NGINX_S3_CACHE REELVAULT_NGINX_S3_CACHE_MAX_SIZE \
-    REELVAULT_NGINX_RESOLVER
+    REELVAULT_NGINX_RESOLVER REELVAULT_NGINX_S3_TLS
 
 exec envsubst '${REELVAULT_NGINX_LISTEN} ${REELVAULT_UPSTREAM_SERVERS} ${REELVAULT_WEB_ROOT}
 ${REELVAULT_MEDIA_DIR} ${REELVAULT_ACCEL_PREFIX} ${REELVAULT_NGINX_BODY_LIMIT}
 ${REELVAULT_NGINX_RUN_DIR} ${REELVAULT_NGINX_LOG_DIR} ${REELVAULT_NGINX_S3_CACHE}
-${REELVAULT_NGINX_S3_CACHE_MAX_SIZE} ${REELVAULT_NGINX_RESOLVER}' < "$template"
+${REELVAULT_NGINX_S3_CACHE_MAX_SIZE} ${REELVAULT_NGINX_RESOLVER} ${REELVAULT_NGINX_S3_TLS}' < "$template"

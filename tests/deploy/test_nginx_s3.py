@@ -283,6 +283,7 @@ async def test_the_internal_locations_are_not_reachable_from_outside(video: Vide
         {"REELVAULT_NGINX_RESOLVER": "1.1.1.1; include /etc/passwd"},
         {"REELVAULT_NGINX_S3_CACHE": "yes"},
         {"REELVAULT_NGINX_S3_CACHE_MAX_SIZE": "1g; root /"},
+        {"REELVAULT_NGINX_S3_CA": "/etc/ssl/certs/x.crt; include /etc/passwd"},
     ],
 )
 def test_render_refuses_s3_values_that_would_add_directives(env: dict[str, str]) -> None:
@@ -295,3 +296,14 @@ def test_render_defaults_leave_the_slice_cache_off_and_name_a_resolver() -> None
     assert 'set $reelvault_s3_slice "off:$upstream_http_x_s3_slice";' in config
     resolvers = re.findall(r"^\s*resolver (\S+) valid=60s;$", config, re.M)
     assert len(resolvers) == 2 and resolvers[0] == resolvers[1] != "${REELVAULT_NGINX_RESOLVER}"
+    # An https store's certificate is verified wherever the system has its CA bundle.
+    if Path("/etc/ssl/certs/ca-certificates.crt").is_file():
+        assert config.count("proxy_ssl_verify on;") == 2
+
+
+def test_render_without_a_ca_bundle_says_so_and_leaves_verification_off() -> None:
+    config = render_config(
+        {"REELVAULT_UPSTREAM": "app:8000", "REELVAULT_NGINX_S3_CA": "/nonexistent/ca.crt"}
+    )
+    assert config.count("proxy_ssl_verify off;") == 2
+    assert "proxy_ssl_trusted_certificate" not in config

@@ -19,6 +19,17 @@ before and after the load.
 
 Set-up (not measured): --accounts accounts are registered, each imports --videos clips rendered
 here with PyAV (9:16, 16:9 and 1:1), and the users share the accounts round-robin.
+
+Scale-out: `--replicas 1,2` starts each deployment itself, one after the other, and runs the
+same load through each: N app replicas (`python -m reelvault.server`, real child processes, as
+tests/support/replicas.py starts them) on one PostgreSQL database and one bucket of a local S3
+server (moto_server), REELVAULT_STORAGE=s3, behind one Nginx rendered from our nginx.conf with
+every replica in its upstream. It prints one table with a column group per deployment; the RSS
+is the replicas' together (Nginx and the store left out). On a 2-core machine the load
+generator, Nginx, PostgreSQL and the store share the cores with the replicas: the second
+replica shows what a second process buys there, not what a second machine would.
+
+    .venv/bin/python bench/load.py --replicas 1,2 --users 40 --seconds 20
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import contextlib
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -366,18 +378,38 @@ def rss_mib(pids: set[int]) -> float:
 # --- the run ------------------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace) -> int:
-    base = args.base.rstrip("/")
+@dataclass
+class Run:
+    """One load against one deployment, and what it measured."""
+
+    base: str
+    stats: Stats
+    elapsed: float
+    pids: set[int]
+    rss_before: float
+    rss_after: float
+
+    @property
+    def errors(self) -> int:
+        return sum(self.stats.errors.values())
+
+
+def app_pids(args: argparse.Namespace, base: str) -> set[int]:
+    if args.app_pid:
+        return set().union(*(tree(pid) for pid in args.app_pid))
+    return listening_pids(args.app_port or urlsplit(base).port or 80)
+
+
+async def run(args: argparse.Namespace, base: str, pids: set[int] | None = None) -> Run:
+    """Set up the accounts and their videos, then the load itself: every user for --seconds."""
+    base = base.rstrip("/")
     run_id = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory(prefix="reelvault-load-") as workdir:
         clips, small = render_clips(Path(workdir))
     accounts = await asyncio.gather(
         *(set_up_account(base, run_id, i, args.videos, clips) for i in range(args.accounts))
     )
-    if args.app_pid:
-        pids = tree(args.app_pid)
-    else:
-        pids = listening_pids(args.app_port or urlsplit(base).port or 80)
+    pids = app_pids(args, base) if pids is None else pids
     rss_before = rss_mib(pids)
     stats = Stats()
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
@@ -400,27 +432,60 @@ async def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     await asyncio.gather(*(simulate(n) for n in range(args.users)))
     elapsed = time.monotonic() - started
-    rss_after = rss_mib(pids)
-    print_report(args, base, stats, elapsed, pids, rss_before, rss_after)
-    return 1 if sum(stats.errors.values()) else 0
+    return Run(base, stats, elapsed, pids, rss_before, rss_mib(pids))
+
+
+def run_replicas(args: argparse.Namespace) -> list[tuple[str, Run]]:
+    """The load through each deployment of --replicas, each started here and stopped after."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.postgres import postgres_server
+    from tests.support.replicas import replica_set, replica_settings
+    from tests.support.s3 import s3_server
+
+    runs = []
+    with s3_server() as s3, postgres_server() as server:
+        for count in args.replicas:
+            workdir = Path(tempfile.mkdtemp(prefix=f"reelvault-load-{count}-"))
+            workdir.chmod(0o755)  # Nginx's workers read the gallery's copy in it
+            try:
+                with server.database(f"reelvault_load_{count}") as name:
+                    settings = replica_settings(
+                        server.url(name),
+                        s3,
+                        s3.new_bucket(),
+                        workdir,
+                        media_delivery="direct",
+                        max_uploads_per_user=args.users,
+                    )
+                    with replica_set(workdir, settings, s3, count=count) as replicas:
+                        pids = set().union(
+                            *(tree(r.process.pid) for r in replicas.replicas if r.process)
+                        )
+                        label = f"{count} replica{'s' if count > 1 else ''}"
+                        print(f"{label}: {replicas.base_url}", file=sys.stderr)
+                        runs.append((label, asyncio.run(run(args, replicas.base_url, pids))))
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+    return runs
 
 
 def percentile(ordered: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))]
 
 
-def print_report(
-    args: argparse.Namespace,
-    base: str,
-    stats: Stats,
-    elapsed: float,
-    pids: set[int],
-    rss_before: float,
-    rss_after: float,
-) -> None:
+def latency_cells(times: list[float]) -> str:
+    if not times:
+        return f"{'-':>8} {'-':>8} {'-':>8}"
+    ordered = sorted(times)
+    p50, p99, top = percentile(ordered, 50), percentile(ordered, 99), ordered[-1]
+    return f"{p50 * 1000:8.1f} {p99 * 1000:8.1f} {top * 1000:8.1f}"
+
+
+def print_report(args: argparse.Namespace, result: Run) -> None:
+    stats = result.stats
     labels = sorted(set(stats.latencies) | set(stats.errors))
     print(
-        f"\n{args.users} users for {args.seconds:g} s against {base} "
+        f"\n{args.users} users for {args.seconds:g} s against {result.base} "
         f"({args.accounts} accounts x {args.videos} videos, "
         f"think time 0-{args.think * 1000:g} ms)\n"
     )
@@ -431,27 +496,70 @@ def print_report(
     print("-" * len(header))
     total = 0
     for label in labels:
-        times = sorted(stats.latencies.get(label, []))
+        times = stats.latencies.get(label, [])
         total += len(times)
-        if times:
-            p50, p99, top = (percentile(times, 50), percentile(times, 99), times[-1])
-            cells = f"{p50 * 1000:8.1f} {p99 * 1000:8.1f} {top * 1000:8.1f}"
-        else:
-            cells = f"{'-':>8} {'-':>8} {'-':>8}"
+        cells = latency_cells(times)
         print(f"{label:<32} {len(times):>7} {cells} {stats.errors.get(label, 0):>6}")
-    errors = sum(stats.errors.values())
     print("-" * len(header))
     print(
-        f"{'all':<32} {total:>7}   {total / elapsed:.0f} req/s, "
-        f"{stats.bytes_checked / 2**20:.0f} MiB of ranges checked byte for byte, {errors} errors"
+        f"{'all':<32} {total:>7}   {total / result.elapsed:.0f} req/s, "
+        f"{stats.bytes_checked / 2**20:.0f} MiB of ranges checked byte for byte, "
+        f"{result.errors} errors"
     )
-    where = ",".join(str(p) for p in sorted(pids)) or "not found"
+    where = ",".join(str(p) for p in sorted(result.pids)) or "not found"
     print(
-        f"app RSS (pid {where}): {rss_before:.0f} MiB before the load, "
-        f"{rss_after:.0f} MiB after ({rss_after - rss_before:+.0f} MiB)"
+        f"app RSS (pid {where}): {result.rss_before:.0f} MiB before the load, "
+        f"{result.rss_after:.0f} MiB after ({result.rss_after - result.rss_before:+.0f} MiB)"
     )
     for message in stats.messages:
         print(f"  error: {message}")
+
+
+def print_comparison(args: argparse.Namespace, runs: list[tuple[str, Run]]) -> None:
+    """One table, a column group (count, p50, p99, errors) per deployment."""
+    print(
+        f"\n{args.users} users for {args.seconds:g} s through Nginx, storage s3, direct delivery "
+        f"({args.accounts} accounts x {args.videos} videos, "
+        f"think time 0-{args.think * 1000:g} ms)\n"
+    )
+    width = 31
+    print(f"{'':<32}" + "".join(f" | {name:^{width}}" for name, _ in runs))
+    print(
+        f"{'endpoint':<32}" + f" | {'count':>7} {'p50 ms':>8} {'p99 ms':>8} {'err':>4}" * len(runs)
+    )
+    rule = "-" * (32 + (width + 3) * len(runs))
+    print(rule)
+    labels = sorted(set().union(*(set(r.stats.latencies) | set(r.stats.errors) for _, r in runs)))
+    for label in labels:
+        cells = []
+        for _, result in runs:
+            times = sorted(result.stats.latencies.get(label, []))
+            p50 = f"{percentile(times, 50) * 1000:8.1f}" if times else f"{'-':>8}"
+            p99 = f"{percentile(times, 99) * 1000:8.1f}" if times else f"{'-':>8}"
+            errors = result.stats.errors.get(label, 0)
+            cells.append(f" | {len(times):>7} {p50} {p99} {errors:>4}")
+        print(f"{label:<32}" + "".join(cells))
+    print(rule)
+    footers = {
+        "requests/s": lambda r: f"{sum(map(len, r.stats.latencies.values())) / r.elapsed:.0f}",
+        "MiB of ranges checked": lambda r: f"{r.stats.bytes_checked / 2**20:.0f}",
+        "errors": lambda r: f"{r.errors}",
+        "replicas' RSS after, MiB": lambda r: (
+            f"{r.rss_after:.0f} ({r.rss_after - r.rss_before:+.0f})"
+        ),
+    }
+    for name, cell in footers.items():
+        print(f"{name:<32}" + "".join(f" | {cell(result):>{width}}" for _, result in runs))
+    for name, result in runs:
+        for message in result.stats.messages:
+            print(f"  error ({name}): {message}")
+
+
+def replica_counts(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",") if part.strip()]
+    if not counts or any(count < 1 or count > 4 for count in counts):
+        raise argparse.ArgumentTypeError("a comma-separated list of 1 to 4, e.g. 1,2")
+    return counts
 
 
 def main() -> int:
@@ -463,12 +571,28 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=6, help="per account")
     parser.add_argument("--think", type=float, default=0.2, help="max seconds between requests")
     parser.add_argument("--app-port", type=int, help="the app's port (default: --base's)")
-    parser.add_argument("--app-pid", type=int, help="the app's process (with its children)")
+    parser.add_argument(
+        "--app-pid",
+        type=int,
+        action="append",
+        help="the app's process (with its children); once per replica",
+    )
     parser.add_argument("--small", action="store_true", help="10 users, 5 s, 2 accounts x 2 videos")
+    parser.add_argument(
+        "--replicas",
+        type=replica_counts,
+        help="start these deployments of N replicas behind Nginx (e.g. 1,2) instead of --base",
+    )
     args = parser.parse_args()
     if args.small:
         args.users, args.seconds, args.accounts, args.videos = 10, 5, 2, 2
-    return asyncio.run(run(args))
+    if args.replicas:
+        runs = run_replicas(args)
+        print_comparison(args, runs)
+        return 1 if any(result.errors for _, result in runs) else 0
+    result = asyncio.run(run(args, args.base))
+    print_report(args, result)
+    return 1 if result.errors else 0
 
 
 if __name__ == "__main__":

@@ -7,8 +7,10 @@ the other."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -28,6 +30,7 @@ from tests.support.nginx import nginx_binary, render_config
 from tests.support.postgres import postgres_server
 from tests.support.replicas import ReplicaSet, replica_set, replica_settings
 from tests.support.s3 import S3Server
+from tests.support.servers import ROOT
 from tests.support.sse import subscribed
 
 # A put intent this old belongs to an import that died: short, so that the survivor's sweeper
@@ -319,3 +322,19 @@ async def wait_for(condition: Callable[[], Awaitable[bool]], what: str, within: 
     while not await condition():
         assert time.monotonic() < deadline, f"no {what} within {within} s"
         await asyncio.sleep(0.02)
+
+
+def test_a_small_load_through_the_replicas_has_no_error(replicas: ReplicaSet) -> None:
+    """bench/load.py --small through Nginx to both replicas: every range checked byte for byte
+    (streamed by either replica from the bucket), imports and deletions on either."""
+    pids = [f"--app-pid={r.process.pid}" for r in replicas.replicas if r.process is not None]
+    command = ["bench/load.py", "--small", "--base", replicas.base_url, *pids]
+    result = subprocess.run(
+        [sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ", 0 errors" in result.stdout
+    assert "GET /api/video/{id} Range " in result.stdout
+    rss = re.search(r"app RSS \(pid ([\d,]+)\)", result.stdout)
+    assert rss is not None and len(rss.group(1).split(",")) >= 2  # both replicas measured

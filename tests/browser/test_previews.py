@@ -280,3 +280,46 @@ def test_the_servers_own_storyboard_reaches_the_player(
     page.screenshot(path=artifacts / "player-seek-preview-server-storyboard.png")
     strip.get_by_role("button").last.click()
     wait_for(page.locator("video-player video"), "v => v.currentTime > 25")
+
+
+def test_on_a_phone_the_filmstrip_and_the_upload_queue_fit_the_screen(
+    new_context: Callable[..., BrowserContext],
+    library: Library,
+    long_clip: Path,
+    clips: dict[str, Path],
+    artifacts: Path,
+) -> None:
+    item = library.import_clip(long_clip, "Lighthouse at dusk on a phone")
+    context = new_context(viewport={"width": 375, "height": 812}, is_mobile=True, has_touch=True)
+    sign_in(context, library)
+    page = context.new_page()
+    serve_storyboard(page, item, seconds=30)
+    page.goto(f"/gallery/{item['id']}")
+    strip = page.get_by_role("list", name="Storyboard: jump to a moment")
+    expect(strip.get_by_role("button")).to_have_count(10)
+    # The strip scrolls sideways inside itself; the page never does.
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    strip.get_by_role("button", name="Seek to 0:29").scroll_into_view_if_needed()
+    expect(strip.get_by_role("button", name="Seek to 0:29")).to_be_in_viewport()
+    page.screenshot(path=artifacts / "player-filmstrip-phone.png")
+
+    page.get_by_role("link", name="Back to your videos").click()
+    page.get_by_role("button", name="Import video").click()
+    page.get_by_label("Video files").set_input_files([clips["9:16"], clips["1:1"]])
+    page.get_by_role("button", name="Import 2 videos").click()
+    queue = page.get_by_role("region", name="Uploads")
+    expect(queue.get_by_role("listitem").filter(has_text="clip_480x480.mp4")).to_contain_text(
+        "Imported", timeout=20_000
+    )
+    panel = queue.bounding_box()
+    assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 375
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    # Every control of the panel is inside it, none cut off at its edge.
+    for control in queue.get_by_role("button").all() + queue.get_by_role("link").all():
+        edge = control.bounding_box()
+        assert edge["x"] + edge["width"] <= panel["x"] + panel["width"], control.inner_text()
+    page.screenshot(path=artifacts / "upload-queue-phone.png")
+    # Hidden, it keeps only its header.
+    queue.get_by_role("button", name="Hide").click()
+    expect(queue.get_by_role("listitem").first).to_be_hidden()
+    expect(queue.get_by_role("button", name="Show")).to_have_attribute("aria-expanded", "false")

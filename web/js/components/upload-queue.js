@@ -18,7 +18,7 @@ const styles = css`
     width: min(24rem, calc(100vw - 2 * var(--space-4)));
   }
   section {
-    display: grid;
+    display: grid; grid-template-columns: minmax(0, 1fr);
     max-height: min(26rem, 60dvh);
     border: 1px solid var(--color-border-strong);
     border-radius: var(--radius-lg);
@@ -32,7 +32,11 @@ const styles = css`
     border-bottom: 1px solid var(--color-border);
   }
   h2 { font-size: var(--text-md); }
-  .summary { color: var(--color-text-muted); font-size: var(--text-sm); flex: 1; white-space: nowrap; }
+  .summary {
+    flex: 1; min-width: 0;
+    color: var(--color-text-muted); font-size: var(--text-sm);
+    white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+  }
   .toggle, .clear {
     min-height: 2rem; padding: var(--space-1) var(--space-2); font-size: var(--text-sm); white-space: nowrap;
   }

@@ -110,6 +110,7 @@ def test_several_files_at_once_each_with_its_own_prompt_from_the_file_name(
     ).to_be_visible()
     uploads(page).get_by_role("button", name="Clear finished").click()
     expect(uploads(page)).to_be_hidden()
+    expect(page.locator("main")).to_be_focused()
 
 
 def test_prompts_and_files_are_checked_before_any_byte_is_sent(

@@ -3,12 +3,12 @@
 // module listens and answers by navigating or by setting properties.
 
 import * as api from "./lib/api.js";
-import { takeListing, takeMe } from "./lib/first-view.js";
+import { forgetFirstView, takeListing, takeMe } from "./lib/first-view.js";
 import { extendPlace, readPlace, writePlace } from "./lib/gallery-place.js";
 import { announcement } from "./lib/generation-request.js";
 import { LiveUpdates } from "./lib/live.js";
 import { loadErrorMessage } from "./lib/messages.js";
-import { Router, matchRoute } from "./lib/router.js";
+import { Router } from "./lib/router.js";
 import { UploadQueue } from "./lib/upload-queue.js";
 import "./components/error-panel.js";
 import "./components/live-announcer.js";
@@ -73,7 +73,6 @@ function setAccount(value) {
   account = value;
   header.email = value?.email ?? "";
   if (value) live.start();
-  else live.stop();
 }
 
 // Screen readers hear when one of the person's generations completes or fails, whichever page
@@ -194,6 +193,7 @@ function mount({ name, params, url, cause }) {
     page.next = safeNext(url) ?? "/gallery";
   }
   document.title = `${TITLES[name]} · reelvault`;
+  forgetFirstView();
   main.replaceChildren(page);
   if (restored) {
     window.scrollTo(0, restored.scrollY ?? 0);
@@ -282,8 +282,14 @@ uploads.addEventListener("cancelled", ({ detail: { entry } }) => announcer.say(`
 uploads.addEventListener("unauthorized", () => document.dispatchEvent(new CustomEvent("require-sign-in")));
 document.addEventListener("import-videos", (event) => uploads.add(event.detail.files));
 uploadPanel.addEventListener("cancel-upload", (event) => uploads.cancel(event.detail.id));
-uploadPanel.addEventListener("dismiss-upload", (event) => uploads.dismiss(event.detail.id));
-uploadPanel.addEventListener("clear-uploads", () => uploads.clearFinished());
+// A panel that empties hides: focus goes to the page rather than nowhere.
+function keepingFocus(change) {
+  const focused = uploadPanel.matches(":focus-within");
+  change();
+  if (focused && uploadPanel.hidden) main.focus({ preventScroll: true });
+}
+uploadPanel.addEventListener("dismiss-upload", (event) => keepingFocus(() => uploads.dismiss(event.detail.id)));
+uploadPanel.addEventListener("clear-uploads", () => keepingFocus(() => uploads.clearFinished()));
 
 // Closing or reloading the tab would stop the uploads: the browser asks first.
 window.addEventListener("beforeunload", (event) => {
@@ -300,10 +306,5 @@ for (const type of ["dragover", "drop"]) {
   });
 }
 
-// A gallery address starts the live stream at once too (its first page and `me` are on their
-// way, lib/first-view.js), so that it is open by the time the cards are; a signed-out
-// person's stream is stopped as soon as `me` says so.
-const initial = matchRoute(ROUTES, location.pathname)?.name;
-if (initial === "gallery" || initial === "home") live.start();
 
 router.start();

@@ -34,6 +34,8 @@ async def recover_interrupted_operations(session: AsyncSession, store: MediaStor
                 manifest = op.read_manifest()
                 if manifest is not None:
                     row_exists = await _row_exists(session, manifest)
+                    if manifest["action"] == "derive":
+                        manifest["named"] = await _named_paths(session, manifest)
                     await to_thread.run_sync(_settle, store, op, manifest, row_exists)
                     logger.warning(
                         "recovered action=%s %s row_exists=%s",
@@ -63,6 +65,19 @@ async def _row_exists(session: AsyncSession, manifest: dict[str, Any]) -> bool:
     return found is not None
 
 
+async def _named_paths(session: AsyncSession, manifest: dict[str, Any]) -> list[str]:
+    """The stored paths the operation's generation names now (none where it is gone)."""
+    row = (
+        await session.execute(
+            select(
+                Generation.video_path, Generation.thumbnail_path, Generation.storyboard_path
+            ).where(Generation.id == UUID(manifest["generation_id"]))
+        )
+    ).first()
+    await session.rollback()
+    return [path for path in (row or ()) if path]
+
+
 def _settle(
     store: MediaStore, op: journal.Operation, manifest: dict[str, Any], row_exists: bool
 ) -> None:
@@ -79,3 +94,7 @@ def _settle(
             files.purge_trash(store, op, trashed)
     elif manifest["action"] == "import" and not row_exists:
         files.remove_placed(store, placed)
+    elif manifest["action"] == "derive":
+        # Files made for an existing row (a storyboard): kept only where the row names them.
+        named = set(manifest.get("named") or ())
+        files.remove_placed(store, {k: rel for k, rel in placed.items() if rel not in named})

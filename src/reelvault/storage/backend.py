@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import tempfile
 import time
@@ -45,7 +46,7 @@ SessionFactory = Callable[[], AsyncContextManager[AsyncSession]]
 # Where each kind of file goes, and what it is served as.
 FOLDERS = {"video": VIDEOS, "thumbnail": THUMBNAILS, "storyboard": STORYBOARDS}
 EXTENSIONS = {"video": "mp4", "thumbnail": "jpg", "storyboard": "jpg"}
-CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg"}
+CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg", "jpeg": "image/jpeg", "vtt": "text/vtt"}
 
 
 class MediaBackend(Protocol):
@@ -101,7 +102,7 @@ def stored_path(generation_id: UUID, kind: str, version: str | None = None) -> s
 
 
 def content_type_of(path: str) -> str:
-    return CONTENT_TYPES.get(path.rsplit(".", 1)[-1], "application/octet-stream")
+    return CONTENT_TYPES.get(path.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 class LocalBackend:
@@ -125,12 +126,16 @@ class LocalBackend:
         # The import's and the worker's files keep the names they always had; derived files
         # (made after the row exists) carry the version, so a newer one never replaces the
         # bytes a row still names.
-        names = {kind: stored_path(generation_id, kind, None if op else version) for kind in paths}
+        derived = op is None
+        names = {
+            kind: stored_path(generation_id, kind, version if derived else None) for kind in paths
+        }
+        place = functools.partial(files.place_files, action="derive" if derived else "import")
         with contextlib.ExitStack() as stack:
             if op is None:
                 op = stack.enter_context(journal.operation(self.media.incoming_dir(), "derive"))
             placed = await to_thread.run_sync(
-                files.place_files, self.media, op, generation_id, dict(paths), names
+                place, self.media, op, generation_id, dict(paths), names
             )
             try:
                 return await save(placed)

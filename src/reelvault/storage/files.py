@@ -27,12 +27,16 @@ def place_files(
     generation_id: UUID,
     paths: dict[str, Path],
     names: FileSet,
+    *,
+    action: str = "import",
 ) -> FileSet:
     """Move prepared files (kind -> path) to their final names (kind -> path under the root),
     by atomic renames. All or nothing: a failure after the first rename takes back what moved,
-    and `StorageFailure` is raised."""
+    and `StorageFailure` is raised. `action` tells recovery what the files were for: an
+    `import` whose row never committed, or files `derive`d for a row that already exists
+    (kept only where the row names them)."""
     placed: FileSet = dict(names)
-    op.write_manifest({"action": "import", "generation_id": str(generation_id), "files": placed})
+    op.write_manifest({"action": action, "generation_id": str(generation_id), "files": placed})
     try:
         for kind, source in paths.items():
             store.move(source, store.resolve(placed[kind]))

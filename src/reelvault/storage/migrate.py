@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from reelvault.db import build_sqlalchemy_config
 from reelvault.settings import ENV_PREFIX, Settings
+from reelvault.storage.backend import content_type_of as content_type
 from reelvault.storage.objects import (
     ObjectInfo,
     ObjectStore,
@@ -54,7 +55,6 @@ PATH_COLUMNS = {
     "thumbnail_path": "thumbnail",
     "storyboard_path": "storyboard",
 }
-CONTENT_TYPES = {"mp4": "video/mp4", "jpg": "image/jpeg", "jpeg": "image/jpeg", "vtt": "text/vtt"}
 EXIT_MISSING = 3  # every file present was verified, but rows name files found nowhere
 _READ_CHUNK = 1024 * 1024
 
@@ -141,10 +141,6 @@ def planned_files(rows: Iterable[Sequence[object]], columns: Sequence[str]) -> l
             if path and path not in planned:
                 planned[str(path)] = StoredFile(generation_id, PATH_COLUMNS[name], str(path))  # type: ignore[arg-type]
     return list(planned.values())
-
-
-def content_type(key: str) -> str:
-    return CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
 
 
 def local_etag(path: Path, part_bytes: int, *, multipart: bool) -> str:

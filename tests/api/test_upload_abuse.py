@@ -341,7 +341,8 @@ def app_process(env: dict[str, str]) -> Iterator[AppProcess]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # A cold start (aiobotocore, PyAV, the app) takes half a minute on a loaded machine.
+        deadline = time.monotonic() + 90
         while True:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the app process did not start")

@@ -481,6 +481,29 @@ async def test_other_paths_are_404(stack: Stack, path: str) -> None:
         assert (await browser.get(path)).status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/gallery/a/b", "/nope", "/js/missing.js"])
+async def test_a_browser_gets_the_page_with_status_404_for_a_wrong_address(
+    stack: Stack, path: str
+) -> None:
+    index = (ROOT / "web" / "index.html").read_bytes()
+    accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    async with httpx.AsyncClient(base_url=stack.base_url) as browser:
+        page = await browser.get(path, headers={"Accept": accept})
+        assert page.status_code == 404
+        assert page.content == index
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert "content-security-policy" in page.headers
+        # No Last-Modified: nothing for a cache to keep it fresh by.
+        assert "last-modified" not in page.headers
+        # Not for API clients, and never under /api/ (the app's JSON error).
+        other = await browser.get(path, headers={"Accept": "application/json"})
+        assert other.status_code == 404
+        assert other.content != index
+        api = await browser.get("/api/nope", headers={"Accept": accept})
+        assert api.status_code in (401, 404)
+        assert api.headers["content-type"].startswith("application/json")
+
+
 async def test_assets_revalidate_unless_their_url_names_a_version(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base_url) as browser:
         script = await browser.get("/js/main.js")

@@ -43,6 +43,11 @@ export class LiveUpdates extends EventTarget {
     this.#url = url;
   }
 
+  // Whether the stream is open now (events from now on arrive).
+  get connected() {
+    return this.#source?.readyState === EventSource.OPEN;
+  }
+
   get running() {
     return this.#running;
   }

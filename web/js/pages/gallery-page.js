@@ -12,6 +12,8 @@
 // tab's LiveUpdates, from main.js), firstPage (a listing promise for this search already on
 // its way, used once instead of asking again), restore (a place from snapshot(): its cards are
 // shown at once and the first page is fetched again quietly).
+// Attribute (set by the page): data-live, once the cards shown include everything up to the
+// live stream's opening (every change since then arrives as an event).
 // Methods: snapshot() (the cards loaded, the cursor and the card last opened), focusCard(id),
 // showImported(item) (an import of this tab is in: its card at once).
 // Events: navigate (detail {url, replace}), announce (detail {message, tone}),
@@ -102,6 +104,7 @@ class GalleryPage extends HTMLElement {
   #requesting = null;
   #connection = null;
   #opened = null; // the id of the card last clicked (opened)
+  #resyncWanted = false; // the stream opened while a first page asked for before it was on its way
   live = null;
   firstPage = null;
   restore = null;
@@ -282,12 +285,17 @@ class GalleryPage extends HTMLElement {
     this.#queued = [];
     const prefetched = this.firstPage;
     this.firstPage = null;
+    // A page asked for after the stream opened misses nothing; one asked for before may.
+    const live = !prefetched && Boolean(this.live?.connected);
+    this.#resyncWanted = false;
     try {
       const page = await (prefetched ?? api.listGenerations(query, { limit: PAGE_SIZE, signal }));
       if (signal.aborted) throw new DOMException("Superseded.", "AbortError");
       this.#state = { items: [], total: 0, nextCursor: null, shown: true };
       this.#append(page);
       this.#applyQueued();
+      if (live) this.toggleAttribute("data-live", true);
+      else if (this.#resyncWanted) this.#resyncFirstPage();
     } catch (error) {
       if (!api.isAbort(error)) this.#queued = null;
       this.#failed(error, "your videos");
@@ -318,7 +326,11 @@ class GalleryPage extends HTMLElement {
 
   // After the stream (re)opens: the first page again, quietly, merged into what is shown.
   async #resyncFirstPage() {
-    if (!this.#state.shown || this.#queued) return; // a first load is on its way anyway
+    if (this.#queued && !this.#state.shown) {
+      this.#resyncWanted = true; // after the first page lands: it was asked for earlier
+      return;
+    }
+    if (!this.#state.shown || this.#queued) return;
     const query = this.#loadedQuery;
     this.#resync?.abort();
     const resync = new AbortController();
@@ -330,6 +342,7 @@ class GalleryPage extends HTMLElement {
       if (query === this.#loadedQuery) {
         this.#state = { ...mergeFirstPage(this.#state, page, query), shown: true };
         this.#draw();
+        this.toggleAttribute("data-live", true);
       }
     } catch (error) {
       if (error?.status === 401) emit(this, "require-sign-in");

@@ -24,10 +24,12 @@ Scale-out: `--replicas 1,2` starts each deployment itself, one after the other, 
 same load through each: N app replicas (`python -m reelvault.server`, real child processes, as
 tests/support/replicas.py starts them) on one PostgreSQL database and one bucket of a local S3
 server (moto_server), REELVAULT_STORAGE=s3, behind one Nginx rendered from our nginx.conf with
-every replica in its upstream. It prints one table with a column group per deployment; the RSS
-is the replicas' together (Nginx and the store left out). On a 2-core machine the load
-generator, Nginx, PostgreSQL and the store share the cores with the replicas: the second
-replica shows what a second process buys there, not what a second machine would.
+every replica in its upstream (--delivery direct: the replicas stream the bytes from the
+bucket; accel: Nginx GETs them from the store, presigned). It prints one table with a column
+group per deployment; the RSS is the replicas' together (Nginx and the store left out). On a
+2-core machine the load generator, Nginx, PostgreSQL and the store share the cores with the
+replicas: the second replica shows what a second process buys there, not what a second
+machine would.
 
     .venv/bin/python bench/load.py --replicas 1,2 --users 40 --seconds 20
 """
@@ -454,7 +456,7 @@ def run_replicas(args: argparse.Namespace) -> list[tuple[str, Run]]:
                         s3,
                         s3.new_bucket(),
                         workdir,
-                        media_delivery="direct",
+                        media_delivery=args.delivery,
                         max_uploads_per_user=args.users,
                     )
                     with replica_set(workdir, settings, s3, count=count) as replicas:
@@ -518,7 +520,8 @@ def print_report(args: argparse.Namespace, result: Run) -> None:
 def print_comparison(args: argparse.Namespace, runs: list[tuple[str, Run]]) -> None:
     """One table, a column group (count, p50, p99, errors) per deployment."""
     print(
-        f"\n{args.users} users for {args.seconds:g} s through Nginx, storage s3, direct delivery "
+        f"\n{args.users} users for {args.seconds:g} s through Nginx, storage s3, {args.delivery} "
+        "delivery "
         f"({args.accounts} accounts x {args.videos} videos, "
         f"think time 0-{args.think * 1000:g} ms)\n"
     )
@@ -582,6 +585,12 @@ def main() -> int:
         "--replicas",
         type=replica_counts,
         help="start these deployments of N replicas behind Nginx (e.g. 1,2) instead of --base",
+    )
+    parser.add_argument(
+        "--delivery",
+        choices=("direct", "accel"),
+        default="direct",
+        help="with --replicas: the replicas stream from the bucket, or Nginx does (accel)",
     )
     args = parser.parse_args()
     if args.small:

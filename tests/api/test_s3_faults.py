@@ -311,6 +311,26 @@ async def test_a_stopped_store_is_503_for_media_and_readiness_and_the_app_stays_
     await assert_consistent(faulty)
 
 
+async def test_a_store_answering_500_to_every_read_is_503_for_media_not_a_500(
+    faulty: FaultyDeployment, owner: Account
+) -> None:
+    item = await imported(owner)
+    with (
+        faulty.proxy.failing(500, method="HEAD") as heads,
+        faulty.proxy.failing(500, method="GET", key="/media/") as gets,
+    ):
+        video = await exchange(faulty.base_url, "GET", item["video_url"], owner.auth)
+        head = await exchange(faulty.base_url, "HEAD", item["video_url"], owner.auth)
+        thumbnail = await exchange(faulty.base_url, "GET", item["thumbnail_url"], owner.auth)
+        listing = await owner.client.get("/api/generations")
+    assert heads.hits + gets.hits >= 1, "the fault was never met"
+    assert (video.status, head.status, thumbnail.status) == (503, 503, 503)
+    assert UNAVAILABLE in video.body.decode()
+    assert listing.status_code == 200
+    assert (await owner.client.get(item["video_url"])).status_code == 200
+    await assert_consistent(faulty)
+
+
 # --- the app process killed around the commit ---------------------------------------------------
 
 

@@ -16,9 +16,14 @@ import "./components/site-header.js";
 import "./components/status-message.js";
 import "./components/upload-queue.js";
 import "./pages/gallery-page.js";
-import "./pages/login-page.js";
-import "./pages/not-found-page.js";
-import "./pages/video-page.js";
+
+// The gallery's page is part of the start-up (index.html preloads its modules); the others load
+// when first shown, and in the background once the first view is up.
+const PAGES = {
+  login: () => import("./pages/login-page.js"),
+  video: () => import("./pages/video-page.js"),
+  "not-found": () => import("./pages/not-found-page.js"),
+};
 
 const ROUTES = [
   { name: "home", path: "/" },
@@ -82,7 +87,15 @@ live.addEventListener("generation", ({ detail: item }) => {
   lastStatus.set(item.id, item.status);
   if (message) announcer.say(message);
 });
-live.addEventListener("deleted", ({ detail }) => lastStatus.delete(detail.generation_id));
+live.addEventListener("deleted", ({ detail }) => {
+  lastStatus.delete(detail.generation_id);
+  // A deleted video leaves the place to go back to as well.
+  if (place?.items.some((item) => item.id === detail.generation_id)) {
+    const items = place.items.filter((item) => item.id !== detail.generation_id);
+    place = { ...place, items, total: Math.max(0, place.total - 1) };
+    writePlace(place);
+  }
+});
 
 // A stream refused for good may mean the session has ended: ask once, and sign in again if so.
 live.addEventListener("closed", async () => {
@@ -129,7 +142,7 @@ async function show(route) {
   }
   let who;
   try {
-    who = await whoIsSignedIn();
+    [who] = await Promise.all([whoIsSignedIn(), PAGES[route.name]?.()]);
   } catch (error) {
     if (ticket === showing) showUnreachable(error, route);
     return;
@@ -202,6 +215,11 @@ function mount({ name, params, url, cause }) {
     window.scrollTo(0, 0);
     main.focus({ preventScroll: true });
   }
+  if (cause === "initial") setTimeout(loadOtherPages, 0);
+}
+
+function loadOtherPages() {
+  for (const load of Object.values(PAGES)) load().catch(() => {}); // a failure shows when used
 }
 
 function showUnreachable(error, route) {

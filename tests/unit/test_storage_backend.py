@@ -20,7 +20,7 @@ from reelvault.settings import Settings
 from reelvault.storage import backend as storage_backend
 from reelvault.storage import intents
 from reelvault.storage.backend import ExistenceCache, S3Backend, stored_path
-from reelvault.storage.objects import ObjectStore, multipart_etag
+from reelvault.storage.objects import ObjectStore, is_our_key, multipart_etag
 from tests.support.s3 import S3Server, s3_server, s3_settings
 from tests.support.servers import migrate
 
@@ -190,3 +190,20 @@ async def test_a_delete_intent_outlives_a_store_outage_and_is_finished_after(
         assert await backend.sweep() == 1
         assert moto.keys(bucket) == []
         assert await _intent_count(sessions) == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "ours"),
+    [
+        ("videos/a.mp4", True),
+        ("../outside.jpg", False),
+        ("videos/../../x", False),
+        ("/etc/passwd", False),
+        ("videos//a.mp4", False),
+        ("videos/./a.mp4", False),
+        ("a\x00b", False),
+        ("", False),
+    ],
+)
+def test_only_paths_an_import_could_make_are_keys(key: str, ours: bool) -> None:
+    assert is_our_key(key) is ours

@@ -116,13 +116,22 @@ class ObjectStore:
         await self.close()
 
     def full_key(self, key: str) -> str:
+        """The bucket's key of a stored path. A path no import could have made (a tampered
+        row) names no object: ObjectMissing, so it never reaches outside the prefix."""
+        if not is_our_key(key):
+            logger.error("refused a stored path that is not a key of ours: %r", key)
+            raise ObjectMissing(key)
         return self.prefix + key
 
     # -- reading ---------------------------------------------------------------------------
 
     async def head(self, key: str) -> ObjectInfo | None:
         try:
-            answer = await self._client.head_object(Bucket=self.bucket, Key=self.full_key(key))
+            full = self.full_key(key)
+        except ObjectMissing:
+            return None
+        try:
+            answer = await self._client.head_object(Bucket=self.bucket, Key=full)
         except ClientError as exc:
             if _is_missing(exc):
                 return None
@@ -272,7 +281,7 @@ class ObjectStore:
     async def remove(self, keys: Iterable[str]) -> None:
         """Delete objects; one that is not there counts as deleted. StoreUnavailable where
         any could not be deleted (the caller keeps its intent for the sweeper)."""
-        wanted = list(dict.fromkeys(keys))
+        wanted = [key for key in dict.fromkeys(keys) if is_our_key(key)]  # others name nothing
         for start in range(0, len(wanted), _DELETE_BATCH):
             batch = wanted[start : start + _DELETE_BATCH]
             try:
@@ -338,6 +347,12 @@ class ObjectStore:
                     )
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc, "list", under) from exc
+
+
+def is_our_key(key: str) -> bool:
+    """Relative, without empty, `.` or `..` parts and without NUL: what our paths look like."""
+    parts = key.split("/")
+    return bool(key) and "\x00" not in key and all(p not in ("", ".", "..") for p in parts)
 
 
 def _is_missing(exc: ClientError) -> bool:

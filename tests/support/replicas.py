@@ -211,6 +211,19 @@ class ReplicaSet:
                 return found[0]
             time.sleep(0.05)
 
+    def wait_in_rotation(self, timeout: float = 30) -> None:
+        """Until Nginx sends requests to every replica again: one that failed stays out of the
+        upstream for fail_timeout (10 s) even once restarted, then a request tries it."""
+        deadline = time.monotonic() + timeout
+        waiting = {replica.name for replica in self.replicas}
+        with httpx.Client(base_url=self.base_url, timeout=5) as client:
+            while waiting:
+                assert time.monotonic() < deadline, f"not back behind Nginx: {waiting}"
+                request_id = f"rotation-{uuid.uuid4().hex[:12]}"
+                client.get("/health/live", headers={"X-Request-ID": request_id})
+                waiting -= {r.name for r in self.replicas if r.served(request_id)}
+                time.sleep(0.1)
+
     def replica_uploading(self, owner_id: uuid.UUID, timeout: float = 10) -> Replica:
         """The replica an upload of that account went to (Nginx chose it): the one holding
         the account's upload slot. Blocks: call it off the event loop that sends the body."""

@@ -160,7 +160,7 @@ class ObjectDelivery:
             logger.error(
                 "media generation_id=%s object missing in the store: %s",
                 media.generation_id,
-                self.objects.full_key(media.relpath),
+                self.objects.prefix + media.relpath,  # as stored, even a refused one
             )
             raise NotFound(media.not_found)
         return info

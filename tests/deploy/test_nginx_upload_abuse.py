@@ -25,9 +25,9 @@ from tests.api.test_upload_abuse import (
     total,
     wait_until_nothing_left,
 )
-from tests.deploy.conftest import Stack
+from tests.deploy.conftest import NginxDeployment, Stack
 from tests.support.factories import register_and_login
-from tests.support.media import clip, media_files
+from tests.support.media import clip
 from tests.support.nginx import Nginx, nginx_in_front
 from tests.support.servers import LiveServer, live_app
 
@@ -38,6 +38,11 @@ PER_ADDRESS = 32  # nginx.conf's limit_conn on uploads from one address
 class Fronted:
     app: LiveServer
     nginx: Nginx
+
+
+def stored_files(stack: Stack) -> NginxDeployment:
+    """The stack's stored files, seen as the API suite's helpers see a deployment's."""
+    return NginxDeployment("postgresql", stack.settings, stack.app)
 
 
 @contextlib.contextmanager
@@ -69,8 +74,8 @@ async def test_stalled_uploads_through_nginx_do_not_hold_the_app(stack: Stack) -
 
 
 async def test_a_stalled_upload_through_nginx_gets_the_apps_408(stack: Stack) -> None:
-    media_root = stack.settings.media_root
-    before = media_files(media_root)
+    stored = stored_files(stack)
+    before = stored.all_files()
     with behind_nginx(stack, upload_idle_seconds=1) as front:
         account = await register_and_login(front.nginx.base_url)
         prefix = multipart_head() + clip().read_bytes()[:100_000]
@@ -84,7 +89,7 @@ async def test_a_stalled_upload_through_nginx_gets_the_apps_408(stack: Stack) ->
         assert b"sent nothing for 1 seconds" in answer.body
         assert answer.headers["x-frame-options"] == "DENY"
         assert took < 5, f"cut off after {took:.1f} s"
-        assert_nothing_left(media_root, before)
+        assert_nothing_left(stored, before)
         assert await total(account) == 0
 
 
@@ -126,14 +131,14 @@ async def test_past_its_bound_of_uploads_one_address_gets_nginxs_429(stack: Stac
 async def test_an_upload_nginx_drops_leaves_nothing_and_frees_its_slot(stack: Stack) -> None:
     """The client goes away mid-file: Nginx closes its connection to the app, as it does when
     its own client_body_timeout fires, and the app drops the upload and its slot."""
-    media_root = stack.settings.media_root
-    before = media_files(media_root)
+    stored = stored_files(stack)
+    before = stored.all_files()
     with behind_nginx(stack, max_uploads_per_user=1, upload_idle_seconds=60) as front:
         account = await register_and_login(front.nginx.base_url)
         prefix = multipart_head() + clip().read_bytes()[:100_000]
         async with stalled_uploads(front.nginx.base_url, account.token, 1, prefix):
             await asyncio.sleep(0.5)
-        await wait_until_nothing_left(media_root, before)
+        await wait_until_nothing_left(stored, before)
         async with httpx.AsyncClient(
             base_url=front.nginx.base_url, headers=account.auth, timeout=30
         ) as client:

@@ -335,7 +335,7 @@ class ObjectStore:
         """Every object under a key prefix (relative keys), page by page."""
         paginator = self._client.get_paginator("list_objects_v2")
         try:
-            async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.full_key(under)):
+            async for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + under):
                 for entry in page.get("Contents", []):
                     yield (
                         entry["Key"][len(self.prefix) :],
